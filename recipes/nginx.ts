@@ -1,0 +1,4 @@
+import type { Recipe } from './context.js';
+
+/** Placeholder until the nginx recipe lands (issue "recipes"). */
+export const nginxRecipe: Recipe = () => [];

@@ -1,0 +1,34 @@
+// Bundles the CLI into one ESM file (dist/lvs-setup.js) so `npx lvs-setup` installs no dependency
+// tree, plus bin/lvs-setup.cjs, a tiny launcher that checks the Node version first.
+import { build } from 'esbuild';
+import { readFileSync, mkdirSync, chmodSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+mkdirSync('dist', { recursive: true });
+const started = Date.now();
+const result = await build({
+  entryPoints: ['source/main.ts'],
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  outfile: 'dist/lvs-setup.js',
+  minify: true,
+  legalComments: 'linked',
+  metafile: true,
+  // Ink imports react-devtools-core only when DEV is set; a stub keeps it out of the bundle.
+  alias: { 'react-devtools-core': './scripts/devtools-stub.mjs' },
+  define: {
+    'process.env.NODE_ENV': '"production"',
+    __LVS_SETUP_VERSION__: JSON.stringify(pkg.version),
+  },
+  banner: {
+    js: "import { createRequire as __lvsCreateRequire } from 'node:module'; const require = __lvsCreateRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+});
+chmodSync('dist/lvs-setup.js', 0o755);
+const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
+console.log(
+  `built dist/lvs-setup.js (${Math.round(bytes / 1024)} KiB) in ${Date.now() - started} ms`,
+);
