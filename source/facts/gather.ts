@@ -127,6 +127,7 @@ function networkStyle(
   if (hasNetplan) return 'netplan';
   if (units.NetworkManager?.active) return 'networkmanager';
   if (hasInterfaces) return 'ifupdown';
+  if (units['systemd-networkd']?.present) return 'networkd';
   return 'none';
 }
 

@@ -15,7 +15,12 @@ export const DISTRO_KEYS: readonly DistroKey[] = [
 
 export type OsFamily = 'el' | 'debian' | 'unknown';
 export type PackageManager = 'yum' | 'dnf' | 'apt' | 'none';
-export type NetworkConfigStyle = 'ifcfg' | 'networkmanager' | 'ifupdown' | 'netplan' | 'none';
+/**
+ * How the host keeps its network configuration: ifcfg files (CentOS 7), NetworkManager (EL 8/9),
+ * ifupdown's /etc/network/interfaces (Debian), netplan (Ubuntu), systemd-networkd (a systemd host
+ * with none of those), or none (no known mechanism: runtime only).
+ */
+export type NetworkConfigStyle = 'ifcfg' | 'networkmanager' | 'ifupdown' | 'netplan' | 'networkd' | 'none';
 
 export interface OsFacts {
   id: string; // os-release ID: centos, rocky, almalinux, debian, ubuntu …
