@@ -1,0 +1,233 @@
+import { describe, expect, it } from 'vitest';
+import { applyCommand, undoCommand } from '../../source/commands/run.js';
+import { CliError } from '../../source/commands/common.js';
+import { execute, readJournal, type ExecEvent } from '../../source/executor.js';
+import { gatherFacts } from '../../source/facts/gather.js';
+import { change, cmd, ok, writeFile, type Step } from '../../source/plan/step.js';
+import { FakeHost } from '../helpers/fake-host.js';
+import { captureIo } from '../helpers/io.js';
+
+const STATE = '/var/lib/lvs-setup-test';
+const env = { LVS_SETUP_STATE_DIR: STATE };
+const never = async () => false;
+
+function drWeb1() {
+  return new FakeHost({ distro: 'debian12', nics: [{ name: 'ens33' }], env });
+}
+
+async function apply(host: FakeHost, lab: string, name: string) {
+  const io = captureIo();
+  const code = await applyCommand(host, { lab, host: name, yes: true }, io, never);
+  return { code, io };
+}
+
+function filesOutsideState(h: FakeHost): string {
+  return JSON.stringify(
+    [...h.files.entries()]
+      .filter(([p]) => !p.startsWith(STATE))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([p, f]) => [p, f.mode, f.content.toString('base64')]),
+  );
+}
+
+// The lab files are read through the machine, so copy them in.
+async function withLab(h: FakeHost, example: string): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const path = `/root/${example}`;
+  h.setFile(path, await readFile(new URL(`../../examples/${example}`, import.meta.url), 'utf8'));
+  return path;
+}
+
+describe('apply on a simulated host', () => {
+  it('configures a DR real server, and a second apply reports no changes', async () => {
+    const h = drWeb1();
+    const lab = await withLab(h, 'seed-dr.yaml');
+    const first = await apply(h, lab, 'web1');
+    expect(first.code).toBe(0);
+    expect(first.io.stdout()).toMatch(/ok=\d+ changed=[1-9]\d* failed=0/);
+    expect(h.sysctl('net.ipv4.conf.all.arp_ignore')).toBe('1');
+    expect(h.sysctl('net.ipv4.conf.lo.arp_announce')).toBe('2');
+    const second = await apply(h, lab, 'web1');
+    expect(second.code).toBe(0);
+    expect(second.io.stdout()).toContain('No changes. This host already matches the lab file.');
+  });
+
+  it('refuses to apply without root (exit 3) but a dry run works', async () => {
+    const h = new FakeHost({ uid: 1000, env });
+    const lab = await withLab(h, 'seed-dr.yaml');
+    await expect(applyCommand(h, { lab, host: 'web1', yes: true }, captureIo(), never)).rejects.toMatchObject({ exitCode: 3 });
+    const io = captureIo();
+    expect(await applyCommand(h, { lab, host: 'web1', dryRun: true }, io, never)).toBe(0);
+    expect(io.stdout()).toMatch(/Plan: \d+ to change/);
+    expect(h.calls.some((c) => c[0] === 'sysctl' && c[1] === '-w')).toBe(false);
+  });
+
+  it('asks before changing anything, and a "no" changes nothing', async () => {
+    const h = drWeb1();
+    const lab = await withLab(h, 'seed-dr.yaml');
+    const before = filesOutsideState(h);
+    let asked = '';
+    const code = await applyCommand(h, { lab, host: 'web1' }, captureIo(), async (q) => {
+      asked = q;
+      return false;
+    });
+    expect(code).toBe(0);
+    expect(asked).toMatch(/Apply \d+ change/);
+    expect(filesOutsideState(h)).toBe(before);
+  });
+
+  it('stops at a failing step with the command, its stderr and what to do; a re-run resumes', async () => {
+    const h = drWeb1();
+    const lab = await withLab(h, 'seed-dr.yaml');
+    h.failWhen = (argv) =>
+      argv[0] === 'sysctl' && argv[2]?.startsWith('net.ipv4.conf.lo.arp_ignore')
+        ? { exitCode: 255, stdout: '', stderr: 'sysctl: permission denied on key', timedOut: false, notFound: false, durationMs: 1 }
+        : null;
+    const first = await apply(h, lab, 'web1');
+    expect(first.code).toBe(1);
+    expect(first.io.stderr()).toContain('FAILED: sysctl -w net.ipv4.conf.lo.arp_ignore=1');
+    expect(first.io.stderr()).toContain('sysctl: permission denied on key');
+    expect(first.io.stderr()).toContain('resumes');
+    expect(first.io.stdout()).toMatch(/failed=1 skipped=\d+/);
+    // Nothing after the failed step ran.
+    expect(h.sysctl('net.ipv4.conf.lo.arp_announce')).toBe('0');
+    h.failWhen = () => null;
+    const calls = h.calls.length;
+    const second = await apply(h, lab, 'web1');
+    expect(second.code).toBe(0);
+    // Steps done in the first run are not run again.
+    const rerun = h.calls.slice(calls).filter((c) => c[0] === 'sysctl' && c[2] === 'net.ipv4.conf.all.arp_ignore=1');
+    expect(rerun).toHaveLength(0);
+    expect(h.sysctl('net.ipv4.conf.lo.arp_announce')).toBe('2');
+  });
+
+  it('undo restores every file byte for byte and reverses the settings', async () => {
+    const h = drWeb1();
+    h.setFile('/etc/sysctl.d/90-lvs-setup.conf', '# a file the user had\nkernel.foo = 1\n', 0o600);
+    const lab = await withLab(h, 'seed-dr.yaml');
+    const before = filesOutsideState(h);
+    expect((await apply(h, lab, 'web1')).code).toBe(0);
+    expect(filesOutsideState(h)).not.toBe(before);
+    const io = captureIo();
+    expect(await undoCommand(h, { yes: true }, io, never)).toBe(0);
+    expect(io.stdout()).toMatch(/Undid 1 apply run/);
+    expect(filesOutsideState(h)).toBe(before);
+    expect(h.text('/etc/sysctl.d/90-lvs-setup.conf')).toBe('# a file the user had\nkernel.foo = 1\n');
+    // A second undo has nothing left to do.
+    const again = captureIo();
+    await undoCommand(h, { yes: true }, again, never);
+    expect(again.stdout()).toContain('Nothing to undo');
+  });
+
+  it('undo after an interrupted apply and its resumed re-run restores the original state', async () => {
+    const h = drWeb1();
+    const lab = await withLab(h, 'seed-dr.yaml');
+    const before = filesOutsideState(h);
+    // Simulate the process dying in the middle: the machine throws (not a command failure).
+    let n = 0;
+    h.failWhen = (argv) => {
+      if (argv[0] === 'sysctl' && ++n === 3) throw new Error('killed');
+      return null;
+    };
+    await expect(apply(h, lab, 'web1')).rejects.toThrow('killed');
+    h.failWhen = () => null;
+    expect((await apply(h, lab, 'web1')).code).toBe(0);
+    const journal = await readJournal(h, STATE);
+    expect(journal.runs).toHaveLength(2);
+    expect(await undoCommand(h, { yes: true }, captureIo(), never)).toBe(0);
+    expect(filesOutsideState(h)).toBe(before);
+  });
+
+  it('undo refuses without root', async () => {
+    const h = new FakeHost({ uid: 1000, env });
+    await expect(undoCommand(h, { yes: true }, captureIo(), never)).rejects.toBeInstanceOf(CliError);
+  });
+});
+
+describe('executor', () => {
+  const step = (id: string, decide: Step['decide']): Step => ({ id, recipe: 'test', title: id, explain: 'test step', decide });
+
+  it('emits events in order and re-decides each step against fresh facts', async () => {
+    const h = new FakeHost({ env });
+    const facts = await gatherFacts(h);
+    const events: ExecEvent[] = [];
+    let refreshed = 0;
+    const steps = [
+      step('a', () => change('needed', [cmd(['sysctl', '-w', 'net.ipv4.ip_forward=1'], { inverse: [{ argv: ['sysctl', '-w', 'net.ipv4.ip_forward=0'] }] })])),
+      // Decides from the facts refreshed after step a.
+      step('b', (f) => (f.sysctl['net.ipv4.ip_forward'] === '1' ? ok('forwarding on') : change('off', [cmd(['false'])]))),
+      step('c', () => change('file', [writeFile('/etc/x.conf', 'x\n', 0o640)])),
+    ];
+    const recap = await execute({
+      machine: h,
+      steps,
+      facts,
+      refresh: async () => {
+        refreshed += 1;
+        return gatherFacts(h);
+      },
+      lab: 't',
+      host: 'h',
+      secrets: [],
+      onEvent: (e) => events.push(e),
+    });
+    expect(events.find((e) => e.type === 'output')).toMatchObject({ index: 0, chunk: 'net.ipv4.ip_forward = 1\n' });
+    expect(events.map((e) => e.type).filter((t) => t !== 'output')).toEqual([
+      'start',
+      'step-start',
+      'action',
+      'step-changed',
+      'step-start',
+      'step-ok',
+      'step-start',
+      'action',
+      'step-changed',
+      'end',
+    ]);
+    expect(recap).toMatchObject({ ok: 1, changed: 2, failed: 0 });
+    expect(refreshed).toBe(2);
+    expect(h.files.get('/etc/x.conf')?.mode).toBe(0o640);
+    expect(h.files.get(`${STATE}/journal.json`)?.mode).toBe(0o600);
+    expect(h.files.get(`${STATE}/lvs-setup.log`)?.mode).toBe(0o600);
+  });
+
+  it('masks secrets in the log and in events', async () => {
+    const h = new FakeHost({ env });
+    const facts = await gatherFacts(h);
+    const events: ExecEvent[] = [];
+    await execute({
+      machine: h,
+      steps: [step('s', () => change('x', [cmd(['echo', 'pass=s3cr3t'])]))],
+      facts,
+      refresh: async () => facts,
+      lab: 't',
+      host: 'h',
+      secrets: ['s3cr3t'],
+      onEvent: (e) => events.push(e),
+    });
+    expect(h.text(`${STATE}/lvs-setup.log`)).toContain('pass=***');
+    expect(h.text(`${STATE}/lvs-setup.log`)).not.toContain('s3cr3t');
+    expect(JSON.stringify(events)).not.toContain('s3cr3t');
+  });
+
+  it('a timed-out command fails with a hint about locks', async () => {
+    const h = new FakeHost({ env });
+    h.failWhen = (argv) => (argv[0] === 'yum' ? { exitCode: 143, stdout: '', stderr: '', timedOut: true, notFound: false, durationMs: 5 } : null);
+    const facts = await gatherFacts(h);
+    const events: ExecEvent[] = [];
+    const recap = await execute({
+      machine: h,
+      steps: [step('p', () => change('x', [cmd(['yum', 'install', '-y', 'ipvsadm'], { timeoutMs: 5 })])), step('q', () => ok('fine'))],
+      facts,
+      refresh: async () => facts,
+      lab: 't',
+      host: 'h',
+      secrets: [],
+      onEvent: (e) => events.push(e),
+    });
+    expect(recap).toMatchObject({ failed: 1, skipped: 1 });
+    const failed = events.find((e) => e.type === 'step-failed');
+    expect(failed).toMatchObject({ timedOut: true });
+    expect(failed && 'hint' in failed ? failed.hint : '').toMatch(/lock/);
+  });
+});
