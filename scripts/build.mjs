@@ -23,7 +23,15 @@ const result = await build({
     __LVS_SETUP_VERSION__: JSON.stringify(pkg.version),
   },
   banner: {
-    js: "import { createRequire as __lvsCreateRequire } from 'node:module'; const require = __lvsCreateRequire(import.meta.url);",
+    // CommonJS dependencies (write-file-atomic, enquirer) expect require, __filename and __dirname.
+    js: [
+      "import { createRequire as __lvsCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __lvsFileURLToPath } from 'node:url';",
+      "import { dirname as __lvsDirname } from 'node:path';",
+      'const require = __lvsCreateRequire(import.meta.url);',
+      'const __filename = __lvsFileURLToPath(import.meta.url);',
+      'const __dirname = __lvsDirname(__filename);',
+    ].join(' '),
   },
   logLevel: 'warning',
 });

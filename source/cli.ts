@@ -129,6 +129,10 @@ export function buildProgram(): Command {
       'reverse every apply on this host since the last undo: files restored byte for byte, addresses, rules and settings removed',
     )
     .option('-y, --yes', 'do not ask for confirmation')
+    .addHelpText(
+      'after',
+      '\nExample:\n  sudo lvs-setup undo --yes     after apply: back to how the host was (packages stay installed)',
+    )
     .action(async (opts: { yes?: boolean }) => {
       process.exitCode = await undoCommand(machine, opts, io, confirmPrompt);
     });

@@ -99,12 +99,8 @@ export async function prepare(
         `--target needs --host: which of lab ${lab.file.name}'s hosts to plan for (${Object.keys(lab.file.hosts).join(', ')}).`,
       );
     }
-    const host = lab.file.hosts[hostOption];
-    if (!host)
-      throw new CliError(
-        `--host ${hostOption}: no such host in lab ${lab.file.name} (hosts: ${Object.keys(lab.file.hosts).join(', ')}).`,
-      );
-    facts = targetFacts(distro, host);
+    // An unknown --host falls through to selectHost, whose message lists the lab's hosts.
+    facts = targetFacts(distro, lab.file.hosts[hostOption] ?? null);
   } else if (choice.factsFile !== undefined) {
     facts = await loadFactsFile(machine, choice.factsFile);
   } else {

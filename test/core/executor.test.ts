@@ -55,7 +55,9 @@ describe('apply on a simulated host', () => {
   it('refuses to apply without root (exit 3) but a dry run works', async () => {
     const h = new FakeHost({ uid: 1000, env });
     const lab = await withLab(h, 'seed-dr.yaml');
-    await expect(applyCommand(h, { lab, host: 'web1', yes: true }, captureIo(), never)).rejects.toMatchObject({ exitCode: 3 });
+    await expect(
+      applyCommand(h, { lab, host: 'web1', yes: true }, captureIo(), never),
+    ).rejects.toMatchObject({ exitCode: 3 });
     const io = captureIo();
     expect(await applyCommand(h, { lab, host: 'web1', dryRun: true }, io, never)).toBe(0);
     expect(io.stdout()).toMatch(/Plan: \d+ to change/);
@@ -81,7 +83,14 @@ describe('apply on a simulated host', () => {
     const lab = await withLab(h, 'seed-dr.yaml');
     h.failWhen = (argv) =>
       argv[0] === 'sysctl' && argv[2]?.startsWith('net.ipv4.conf.lo.arp_ignore')
-        ? { exitCode: 255, stdout: '', stderr: 'sysctl: permission denied on key', timedOut: false, notFound: false, durationMs: 1 }
+        ? {
+            exitCode: 255,
+            stdout: '',
+            stderr: 'sysctl: permission denied on key',
+            timedOut: false,
+            notFound: false,
+            durationMs: 1,
+          }
         : null;
     const first = await apply(h, lab, 'web1');
     expect(first.code).toBe(1);
@@ -96,7 +105,9 @@ describe('apply on a simulated host', () => {
     const second = await apply(h, lab, 'web1');
     expect(second.code).toBe(0);
     // Steps done in the first run are not run again.
-    const rerun = h.calls.slice(calls).filter((c) => c[0] === 'sysctl' && c[2] === 'net.ipv4.conf.all.arp_ignore=1');
+    const rerun = h.calls
+      .slice(calls)
+      .filter((c) => c[0] === 'sysctl' && c[2] === 'net.ipv4.conf.all.arp_ignore=1');
     expect(rerun).toHaveLength(0);
     expect(h.sysctl('net.ipv4.conf.lo.arp_announce')).toBe('2');
   });
@@ -112,7 +123,9 @@ describe('apply on a simulated host', () => {
     expect(await undoCommand(h, { yes: true }, io, never)).toBe(0);
     expect(io.stdout()).toMatch(/Undid 1 apply run/);
     expect(filesOutsideState(h)).toBe(before);
-    expect(h.text('/etc/sysctl.d/90-lvs-setup.conf')).toBe('# a file the user had\nkernel.foo = 1\n');
+    expect(h.text('/etc/sysctl.d/90-lvs-setup.conf')).toBe(
+      '# a file the user had\nkernel.foo = 1\n',
+    );
     // A second undo has nothing left to do.
     const again = captureIo();
     await undoCommand(h, { yes: true }, again, never);
@@ -140,12 +153,20 @@ describe('apply on a simulated host', () => {
 
   it('undo refuses without root', async () => {
     const h = new FakeHost({ uid: 1000, env });
-    await expect(undoCommand(h, { yes: true }, captureIo(), never)).rejects.toBeInstanceOf(CliError);
+    await expect(undoCommand(h, { yes: true }, captureIo(), never)).rejects.toBeInstanceOf(
+      CliError,
+    );
   });
 });
 
 describe('executor', () => {
-  const step = (id: string, decide: Step['decide']): Step => ({ id, recipe: 'test', title: id, explain: 'test step', decide });
+  const step = (id: string, decide: Step['decide']): Step => ({
+    id,
+    recipe: 'test',
+    title: id,
+    explain: 'test step',
+    decide,
+  });
 
   it('emits events in order and re-decides each step against fresh facts', async () => {
     const h = new FakeHost({ env });
@@ -153,9 +174,19 @@ describe('executor', () => {
     const events: ExecEvent[] = [];
     let refreshed = 0;
     const steps = [
-      step('a', () => change('needed', [cmd(['sysctl', '-w', 'net.ipv4.ip_forward=1'], { inverse: [{ argv: ['sysctl', '-w', 'net.ipv4.ip_forward=0'] }] })])),
+      step('a', () =>
+        change('needed', [
+          cmd(['sysctl', '-w', 'net.ipv4.ip_forward=1'], {
+            inverse: [{ argv: ['sysctl', '-w', 'net.ipv4.ip_forward=0'] }],
+          }),
+        ]),
+      ),
       // Decides from the facts refreshed after step a.
-      step('b', (f) => (f.sysctl['net.ipv4.ip_forward'] === '1' ? ok('forwarding on') : change('off', [cmd(['false'])]))),
+      step('b', (f) =>
+        f.sysctl['net.ipv4.ip_forward'] === '1'
+          ? ok('forwarding on')
+          : change('off', [cmd(['false'])]),
+      ),
       step('c', () => change('file', [writeFile('/etc/x.conf', 'x\n', 0o640)])),
     ];
     const recap = await execute({
@@ -171,7 +202,10 @@ describe('executor', () => {
       secrets: [],
       onEvent: (e) => events.push(e),
     });
-    expect(events.find((e) => e.type === 'output')).toMatchObject({ index: 0, chunk: 'net.ipv4.ip_forward = 1\n' });
+    expect(events.find((e) => e.type === 'output')).toMatchObject({
+      index: 0,
+      chunk: 'net.ipv4.ip_forward = 1\n',
+    });
     expect(events.map((e) => e.type).filter((t) => t !== 'output')).toEqual([
       'start',
       'step-start',
@@ -212,12 +246,18 @@ describe('executor', () => {
 
   it('a timed-out command fails with a hint about locks', async () => {
     const h = new FakeHost({ env });
-    h.failWhen = (argv) => (argv[0] === 'yum' ? { exitCode: 143, stdout: '', stderr: '', timedOut: true, notFound: false, durationMs: 5 } : null);
+    h.failWhen = (argv) =>
+      argv[0] === 'yum'
+        ? { exitCode: 143, stdout: '', stderr: '', timedOut: true, notFound: false, durationMs: 5 }
+        : null;
     const facts = await gatherFacts(h);
     const events: ExecEvent[] = [];
     const recap = await execute({
       machine: h,
-      steps: [step('p', () => change('x', [cmd(['yum', 'install', '-y', 'ipvsadm'], { timeoutMs: 5 })])), step('q', () => ok('fine'))],
+      steps: [
+        step('p', () => change('x', [cmd(['yum', 'install', '-y', 'ipvsadm'], { timeoutMs: 5 })])),
+        step('q', () => ok('fine')),
+      ],
       facts,
       refresh: async () => facts,
       lab: 't',

@@ -13,7 +13,8 @@ import {
   parseVersion,
 } from '../../source/facts/parse.js';
 
-const fx = (name: string) => readFileSync(new URL(`../fixtures/facts/${name}`, import.meta.url), 'utf8');
+const fx = (name: string) =>
+  readFileSync(new URL(`../fixtures/facts/${name}`, import.meta.url), 'utf8');
 
 describe('ip addr parsers', () => {
   it('reads EL7 text output, keeping NICs without addresses, secondary addresses and alias labels', () => {
@@ -40,9 +41,22 @@ describe('ip addr parsers', () => {
   it('reads Rocky 9 JSON output with the same shape', () => {
     const nics = parseIpJsonAddr(fx('rocky9-ip-addr.json'));
     expect(nics.map((n) => n.name)).toEqual(['lo', 'ens33', 'ens37', 'tunl0']);
-    expect(nics[1]?.addresses[0]).toEqual({ address: '192.168.91.146', prefix: 24, family: 'inet' });
-    expect(nics[0]?.addresses[1]).toMatchObject({ address: '192.168.91.148', prefix: 32, label: 'lo:0' });
-    expect(nics[2]).toMatchObject({ name: 'ens37', state: 'DOWN', addresses: [], mac: '00:0c:29:ab:cd:f9' });
+    expect(nics[1]?.addresses[0]).toEqual({
+      address: '192.168.91.146',
+      prefix: 24,
+      family: 'inet',
+    });
+    expect(nics[0]?.addresses[1]).toMatchObject({
+      address: '192.168.91.148',
+      prefix: 32,
+      label: 'lo:0',
+    });
+    expect(nics[2]).toMatchObject({
+      name: 'ens37',
+      state: 'DOWN',
+      addresses: [],
+      mac: '00:0c:29:ab:cd:f9',
+    });
     expect(nics[3]).toMatchObject({ name: 'tunl0', mac: null, linkType: 'ipip' });
   });
 
@@ -55,7 +69,10 @@ describe('ip addr parsers', () => {
 
 describe('route parsers', () => {
   it('finds the default route in text and JSON', () => {
-    expect(parseIpTextRoute(fx('el7-ip-route.txt'))).toMatchObject({ defaultGateway: '192.168.91.2', defaultDev: 'ens33' });
+    expect(parseIpTextRoute(fx('el7-ip-route.txt'))).toMatchObject({
+      defaultGateway: '192.168.91.2',
+      defaultDev: 'ens33',
+    });
     const r = parseIpJsonRoute(fx('rocky9-ip-route.json'));
     expect(r.defaultGateway).toBe('192.168.91.2');
     expect(r.routes[1]).toEqual({ dst: '192.168.91.0/24', dev: 'ens33' });
@@ -73,7 +90,10 @@ describe('os-release', () => {
     expect(parseOsRelease(fx(file))).toMatchObject(want);
   });
   it('an unknown distro has no recipe key', () => {
-    expect(parseOsRelease('ID=arch\nPRETTY_NAME="Arch Linux"\n')).toMatchObject({ family: 'unknown', distro: null });
+    expect(parseOsRelease('ID=arch\nPRETTY_NAME="Arch Linux"\n')).toMatchObject({
+      family: 'unknown',
+      distro: null,
+    });
   });
 });
 
@@ -92,7 +112,12 @@ describe('ipvsadm -Sn', () => {
       ],
     });
     expect(s[1]).toMatchObject({ protocol: 'udp', address: '192.168.91.141:53', persistence: 0 });
-    expect(s[2]).toMatchObject({ protocol: 'fwmark', address: '1', scheduler: 'sh', destinations: [{ forward: 'route', weight: 2 }] });
+    expect(s[2]).toMatchObject({
+      protocol: 'fwmark',
+      address: '1',
+      scheduler: 'sh',
+      destinations: [{ forward: 'route', weight: 2 }],
+    });
     expect(s[3]?.destinations.map((d) => d.forward)).toEqual(['tunnel', 'route']);
   });
   it('an empty table is an empty list', () => {
@@ -119,19 +144,36 @@ describe('other parsers', () => {
     });
   });
   it('rpm and dpkg package queries: only installed packages get a version', () => {
-    expect(parsePackageQuery(fx('rpm-query-el7.txt'), ['ipvsadm', 'keepalived', 'nginx', 'rpcbind'], 'rpm')).toEqual({
+    expect(
+      parsePackageQuery(
+        fx('rpm-query-el7.txt'),
+        ['ipvsadm', 'keepalived', 'nginx', 'rpcbind'],
+        'rpm',
+      ),
+    ).toEqual({
       ipvsadm: '1.27-8.el7',
       keepalived: null,
       nginx: '1.20.1-10.el7',
       rpcbind: null,
     });
     expect(
-      parsePackageQuery(fx('dpkg-query-debian12.txt'), ['ipvsadm', 'keepalived', 'nginx-light', 'nfs-kernel-server'], 'dpkg'),
-    ).toEqual({ ipvsadm: '1:1.31-1+b1', keepalived: null, 'nginx-light': '1.22.1-9+deb12u1', 'nfs-kernel-server': null });
+      parsePackageQuery(
+        fx('dpkg-query-debian12.txt'),
+        ['ipvsadm', 'keepalived', 'nginx-light', 'nfs-kernel-server'],
+        'dpkg',
+      ),
+    ).toEqual({
+      ipvsadm: '1:1.31-1+b1',
+      keepalived: null,
+      'nginx-light': '1.22.1-9+deb12u1',
+      'nfs-kernel-server': null,
+    });
   });
   it('versions as programs print them', () => {
     expect(parseVersion('Keepalived v2.2.7 (01/16,2022)')).toBe('2.2.7');
-    expect(parseVersion('ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)')).toBe('1.31');
+    expect(parseVersion('ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)')).toBe(
+      '1.31',
+    );
     expect(parseVersion('nginx version: nginx/1.22.1')).toBe('1.22.1');
     expect(parseVersion('no version here')).toBeNull();
   });

@@ -27,8 +27,10 @@ export type Distro = 'debian12' | 'rocky9' | 'centos7';
 
 const OS_RELEASE: Record<Distro, string> = {
   debian12: 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n',
-  rocky9: 'NAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\nPRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"\n',
-  centos7: 'NAME="CentOS Linux"\nID="centos"\nID_LIKE="rhel fedora"\nVERSION_ID="7"\nPRETTY_NAME="CentOS Linux 7 (Core)"\n',
+  rocky9:
+    'NAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\nPRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"\n',
+  centos7:
+    'NAME="CentOS Linux"\nID="centos"\nID_LIKE="rhel fedora"\nVERSION_ID="7"\nPRETTY_NAME="CentOS Linux 7 (Core)"\n',
 };
 
 const ok = (stdout = '', stderr = ''): RunResult => ({
@@ -91,7 +93,13 @@ export class FakeHost implements Machine {
     this.setFile('/proc/sys/kernel/hostname', 'fakehost\n');
     this.setFile('/proc/sys/kernel/osrelease', '6.1.0-27-amd64\n');
     this.setFile('/proc/sys/net/ipv4/ip_forward', '0\n');
-    this.nics.push({ name: 'lo', mac: null, up: true, linkType: 'loopback', addrs: [{ address: '127.0.0.1', prefix: 8 }] });
+    this.nics.push({
+      name: 'lo',
+      mac: null,
+      up: true,
+      linkType: 'loopback',
+      addrs: [{ address: '127.0.0.1', prefix: 8 }],
+    });
     (options.nics ?? [{ name: 'ens33' }]).forEach((n, i) => {
       this.nics.push({
         name: n.name,
@@ -109,13 +117,16 @@ export class FakeHost implements Machine {
       this.setFile('/lib/modules/6.1.0-27-amd64/kernel/net/netfilter/ipvs/ip_vs.ko', 'elf');
     }
     this.setFile('/proc/modules', '');
-    if (this.distro === 'debian12') this.units.set('systemd-networkd', { present: true, active: false, enabled: false });
+    if (this.distro === 'debian12')
+      this.units.set('systemd-networkd', { present: true, active: false, enabled: false });
     if (this.distro !== 'debian12') {
       this.units.set('firewalld', { present: true, active: true, enabled: true });
       this.packages.add('firewalld');
     }
-    if (this.distro === 'rocky9') this.units.set('NetworkManager', { present: true, active: true, enabled: true });
-    if (this.distro === 'centos7') this.units.set('network', { present: true, active: true, enabled: true });
+    if (this.distro === 'rocky9')
+      this.units.set('NetworkManager', { present: true, active: true, enabled: true });
+    if (this.distro === 'centos7')
+      this.units.set('network', { present: true, active: true, enabled: true });
     this.packages.add('iptables');
   }
 
@@ -184,7 +195,10 @@ export class FakeHost implements Machine {
   }
   async appendFile(path: string, content: string, mode: number) {
     const prev = this.files.get(path);
-    this.files.set(path, { content: Buffer.concat([prev?.content ?? Buffer.alloc(0), Buffer.from(content)]), mode: prev?.mode ?? mode });
+    this.files.set(path, {
+      content: Buffer.concat([prev?.content ?? Buffer.alloc(0), Buffer.from(content)]),
+      mode: prev?.mode ?? mode,
+    });
   }
   async removeFile(path: string) {
     this.files.delete(path);
@@ -192,7 +206,9 @@ export class FakeHost implements Machine {
   async mkdirp() {}
   async listDir(path: string) {
     const prefix = path.endsWith('/') ? path : `${path}/`;
-    const names = [...this.files.keys()].filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length).split('/')[0] ?? '');
+    const names = [...this.files.keys()]
+      .filter((p) => p.startsWith(prefix))
+      .map((p) => p.slice(prefix.length).split('/')[0] ?? '');
     return names.length ? [...new Set(names)] : null;
   }
 
@@ -207,7 +223,10 @@ export class FakeHost implements Machine {
 
   private loadModule(name: string) {
     this.modules.add(name);
-    this.setFile('/proc/modules', [...this.modules].map((m) => `${m} 16384 0 - Live 0x0`).join('\n') + '\n');
+    this.setFile(
+      '/proc/modules',
+      [...this.modules].map((m) => `${m} 16384 0 - Live 0x0`).join('\n') + '\n',
+    );
     if (name === 'ip_vs') {
       this.setFile('/proc/net/ip_vs', 'IP Virtual Server version 1.2.1 (size=4096)\n');
       this.setFile('/proc/sys/net/ipv4/vs/conntrack', '0\n');
@@ -237,7 +256,8 @@ export class FakeHost implements Machine {
         if (args[0] === '-w' && args[1]) {
           const [k = '', v = ''] = args[1].split('=');
           const path = `/proc/sys/${k.replace(/\./g, '/')}`;
-          if (!this.files.has(path)) return fail(255, `sysctl: cannot stat ${path}: No such file or directory`);
+          if (!this.files.has(path))
+            return fail(255, `sysctl: cannot stat ${path}: No such file or directory`);
           this.setFile(path, `${v}\n`);
           return ok(`${k} = ${v}\n`);
         }
@@ -246,7 +266,10 @@ export class FakeHost implements Machine {
       case 'modprobe':
         if (args[0] === '-r') {
           for (const m of args.slice(1)) this.modules.delete(m);
-          this.setFile('/proc/modules', [...this.modules].map((m) => `${m} 16384 0 - Live 0x0`).join('\n') + '\n');
+          this.setFile(
+            '/proc/modules',
+            [...this.modules].map((m) => `${m} 16384 0 - Live 0x0`).join('\n') + '\n',
+          );
           return ok();
         }
         for (const m of args) this.loadModule(m);
@@ -255,14 +278,26 @@ export class FakeHost implements Machine {
         return this.systemctl(args);
       case 'rpm': {
         const names = args.slice(3);
-        return ok(names.map((n) => (this.packages.has(n) ? `${n} 1.0-1.el` : `package ${n} is not installed`)).join('\n'));
+        return ok(
+          names
+            .map((n) => (this.packages.has(n) ? `${n} 1.0-1.el` : `package ${n} is not installed`))
+            .join('\n'),
+        );
       }
       case 'dpkg-query': {
         const names = args.slice(2);
-        return ok(names.filter((n) => this.packages.has(n)).map((n) => `${n} ii  1.0-1`).join('\n'));
+        return ok(
+          names
+            .filter((n) => this.packages.has(n))
+            .map((n) => `${n} ii  1.0-1`)
+            .join('\n'),
+        );
       }
       case 'env':
-        return this.dispatch(args.filter((a) => !a.includes('=')), input);
+        return this.dispatch(
+          args.filter((a) => !a.includes('=')),
+          input,
+        );
       case 'yum':
       case 'dnf':
       case 'apt-get': {
@@ -300,14 +335,24 @@ export class FakeHost implements Machine {
             operstate: n.name === 'lo' ? 'UNKNOWN' : n.up ? 'UP' : 'DOWN',
             link_type: n.linkType,
             address: n.mac ?? '00:00:00:00:00:00',
-            addr_info: n.addrs.map((x) => ({ family: 'inet', local: x.address, prefixlen: x.prefix, label: x.label ?? n.name })),
+            addr_info: n.addrs.map((x) => ({
+              family: 'inet',
+              local: x.address,
+              prefixlen: x.prefix,
+              label: x.label ?? n.name,
+            })),
           })),
         ),
       );
     }
     if (a[0] === '-j' && a[1] === 'route') {
       const routes: unknown[] = [];
-      if (this.defaultRoute) routes.push({ dst: 'default', gateway: this.defaultRoute.gateway, dev: this.defaultRoute.dev });
+      if (this.defaultRoute)
+        routes.push({
+          dst: 'default',
+          gateway: this.defaultRoute.gateway,
+          dev: this.defaultRoute.dev,
+        });
       return ok(JSON.stringify(routes));
     }
     const devOf = (list: string[]) => this.nic(list[list.indexOf('dev') + 1] ?? '');
@@ -317,14 +362,21 @@ export class FakeHost implements Machine {
       const [address = '', prefix = '32'] = (a[2] ?? '').split('/');
       const labelAt = a.indexOf('label');
       if (a[1] === 'add') {
-        if (nic.addrs.some((x) => x.address === address)) return fail(2, 'RTNETLINK answers: File exists');
-        nic.addrs.push({ address, prefix: Number(prefix), ...(labelAt > 0 && a[labelAt + 1] ? { label: a[labelAt + 1] } : {}) });
+        if (nic.addrs.some((x) => x.address === address))
+          return fail(2, 'RTNETLINK answers: File exists');
+        nic.addrs.push({
+          address,
+          prefix: Number(prefix),
+          ...(labelAt > 0 && a[labelAt + 1] ? { label: a[labelAt + 1] } : {}),
+        });
         return ok();
       }
       if (a[1] === 'del') {
         const before = nic.addrs.length;
         nic.addrs = nic.addrs.filter((x) => x.address !== address);
-        return before === nic.addrs.length ? fail(2, 'RTNETLINK answers: Cannot assign requested address') : ok();
+        return before === nic.addrs.length
+          ? fail(2, 'RTNETLINK answers: Cannot assign requested address')
+          : ok();
       }
     }
     if (a[0] === 'link' && a[1] === 'set') {
@@ -335,7 +387,10 @@ export class FakeHost implements Machine {
     }
     if (a[0] === 'route') {
       if ((a[1] === 'replace' || a[1] === 'add') && a[2] === 'default') {
-        this.defaultRoute = { gateway: a[a.indexOf('via') + 1] ?? '', dev: a[a.indexOf('dev') + 1] ?? '' };
+        this.defaultRoute = {
+          gateway: a[a.indexOf('via') + 1] ?? '',
+          dev: a[a.indexOf('dev') + 1] ?? '',
+        };
         return ok();
       }
       if (a[1] === 'del' && a[2] === 'default') {
@@ -362,7 +417,8 @@ export class FakeHost implements Machine {
     const names = args.slice(1).filter((x) => !x.startsWith('-'));
     for (const n of names) {
       const u = this.unit(n);
-      if (!u.present) return fail(5, `Failed to ${args[0]} ${n}.service: Unit ${n}.service not found.`);
+      if (!u.present)
+        return fail(5, `Failed to ${args[0]} ${n}.service: Unit ${n}.service not found.`);
       switch (args[0]) {
         case 'enable':
           u.enabled = true;
@@ -392,8 +448,10 @@ export class FakeHost implements Machine {
   }
 
   private ipvsadm(args: string[], input: string): RunResult {
-    if (!this.packages.has('ipvsadm')) return { ...fail(127, 'ipvsadm: not found'), notFound: true };
-    if (args[0] === '--version') return ok('ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)\n');
+    if (!this.packages.has('ipvsadm'))
+      return { ...fail(127, 'ipvsadm: not found'), notFound: true };
+    if (args[0] === '--version')
+      return ok('ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)\n');
     if (!this.modules.has('ip_vs')) this.loadModule('ip_vs');
     if (args[0] === '-Sn' || (args[0] === '-S' && args[1] === '-n')) return ok(this.saveIpvs());
     if (args[0] === '-R') {
@@ -429,7 +487,9 @@ export class FakeHost implements Machine {
         if (args[0] === '-E') {
           return {
             ...s,
-            scheduler: args.includes('-s') ? (args[args.indexOf('-s') + 1] ?? s.scheduler) : s.scheduler,
+            scheduler: args.includes('-s')
+              ? (args[args.indexOf('-s') + 1] ?? s.scheduler)
+              : s.scheduler,
             persistence: args.includes('-p') ? Number(args[args.indexOf('-p') + 1] ?? 300) : 0,
           };
         }
@@ -437,7 +497,10 @@ export class FakeHost implements Machine {
           .filter((d) => !(args[0] === '-d' && `${d.address}:${d.port}` === real))
           .map((d) =>
             args[0] === '-e' && `${d.address}:${d.port}` === real
-              ? { ...d, weight: args.includes('-w') ? Number(args[args.indexOf('-w') + 1]) : d.weight }
+              ? {
+                  ...d,
+                  weight: args.includes('-w') ? Number(args[args.indexOf('-w') + 1]) : d.weight,
+                }
               : d,
           );
         return { ...s, destinations };
@@ -449,9 +512,13 @@ export class FakeHost implements Machine {
     const fwd = { masq: '-m', route: '-g', tunnel: '-i' } as const;
     const lines: string[] = [];
     for (const s of this.ipvs) {
-      lines.push(`-A ${flag(s.protocol)} ${s.address} -s ${s.scheduler}${s.persistence ? ` -p ${s.persistence}` : ''}`);
+      lines.push(
+        `-A ${flag(s.protocol)} ${s.address} -s ${s.scheduler}${s.persistence ? ` -p ${s.persistence}` : ''}`,
+      );
       for (const d of s.destinations) {
-        lines.push(`-a ${flag(s.protocol)} ${s.address} -r ${d.address}:${d.port} ${fwd[d.forward]} -w ${d.weight}`);
+        lines.push(
+          `-a ${flag(s.protocol)} ${s.address} -r ${d.address}:${d.port} ${fwd[d.forward]} -w ${d.weight}`,
+        );
       }
     }
     return lines.length ? `${lines.join('\n')}\n` : '';
@@ -461,12 +528,24 @@ export class FakeHost implements Machine {
     if (args[0] !== '-t' || args[1] !== 'nat') return ok();
     const op = args[2];
     const rule = args.slice(3).join(' ');
-    if (op === '-S') return ok(['-P PREROUTING ACCEPT', '-P INPUT ACCEPT', '-P OUTPUT ACCEPT', '-P POSTROUTING ACCEPT', ...this.natRules].join('\n') + '\n');
+    if (op === '-S')
+      return ok(
+        [
+          '-P PREROUTING ACCEPT',
+          '-P INPUT ACCEPT',
+          '-P OUTPUT ACCEPT',
+          '-P POSTROUTING ACCEPT',
+          ...this.natRules,
+        ].join('\n') + '\n',
+      );
     if (op === '-A') {
       this.natRules.push(`-A ${rule}`);
       return ok();
     }
-    if (op === '-C') return this.natRules.includes(`-A ${rule}`) ? ok() : fail(1, 'iptables: Bad rule (does a matching rule exist in that chain?).');
+    if (op === '-C')
+      return this.natRules.includes(`-A ${rule}`)
+        ? ok()
+        : fail(1, 'iptables: Bad rule (does a matching rule exist in that chain?).');
     if (op === '-D') {
       const i = this.natRules.indexOf(`-A ${rule}`);
       if (i < 0) return fail(1, 'iptables: Bad rule (does a matching rule exist in that chain?).');

@@ -5,7 +5,13 @@ import { prepare } from '../../source/commands/common.js';
 import { parseLab } from '../../source/config/load.js';
 import type { Lab } from '../../source/config/resolve.js';
 import { DISTRO_KEYS } from '../../source/facts/types.js';
-import { renderJson, renderSh, renderText, maskSecrets, summaryLine } from '../../source/plan/render.js';
+import {
+  renderJson,
+  renderSh,
+  renderText,
+  maskSecrets,
+  summaryLine,
+} from '../../source/plan/render.js';
 import { makePlan } from '../../source/plan/plan.js';
 import { change, cmd, ok, writeFile } from '../../source/plan/step.js';
 import { targetFacts } from '../../source/facts/target.js';
@@ -21,7 +27,9 @@ const machine = new FakeHost();
 const hasShellcheck = spawnSync('shellcheck', ['--version']).status === 0;
 
 const cases = ['seed-nat', 'seed-dr', 'seed-dr-keepalived', 'tun'].flatMap((name) =>
-  Object.keys(lab(name).file.hosts).flatMap((host) => DISTRO_KEYS.map((target) => [name, host, target] as const)),
+  Object.keys(lab(name).file.hosts).flatMap((host) =>
+    DISTRO_KEYS.map((target) => [name, host, target] as const),
+  ),
 );
 
 describe('every example host plans for every --target', () => {
@@ -30,7 +38,10 @@ describe('every example host plans for every --target', () => {
     const text = renderText(p.plan, p.facts);
     expect(text).toContain(`host ${host}`);
     expect(text.trimEnd().endsWith(summaryLine(p.plan))).toBe(true);
-    const json = JSON.parse(renderJson(p.plan)) as { steps: unknown[]; summary: { change: number; ok: number } };
+    const json = JSON.parse(renderJson(p.plan)) as {
+      steps: unknown[];
+      summary: { change: number; ok: number };
+    };
     expect(json.steps).toHaveLength(p.plan.steps.length);
     const sh = renderSh(p.plan, '0.0.0-test');
     const syntax = spawnSync('sh', ['-n'], { input: sh });
@@ -46,7 +57,12 @@ describe('every example host plans for every --target', () => {
 describe('renderers', () => {
   const facts = targetFacts('debian12', null);
   const plan = makePlan(
-    { lab: lab('seed-dr'), hostName: 'web1', host: lab('seed-dr').file.hosts.web1!, keepalivedVersion: null },
+    {
+      lab: lab('seed-dr'),
+      hostName: 'web1',
+      host: lab('seed-dr').file.hosts.web1!,
+      keepalivedVersion: null,
+    },
     facts,
     [
       {
@@ -55,9 +71,18 @@ describe('renderers', () => {
         title: 'Write /etc/demo.conf',
         explain: 'demo',
         decide: () =>
-          change('differs', [writeFile('/etc/demo.conf', "pass 'hunter2' here\n$(rm -rf /)\nLVS_SETUP_EOF\n", 0o640)]),
+          change('differs', [
+            writeFile('/etc/demo.conf', "pass 'hunter2' here\n$(rm -rf /)\nLVS_SETUP_EOF\n", 0o640),
+          ]),
       },
-      { id: 'b', recipe: 't', title: 'Run it', explain: 'demo', decide: () => change('x', [cmd(['echo', "it's; $(evil)", 'hunter2'], { input: 'no newline at end' })]) },
+      {
+        id: 'b',
+        recipe: 't',
+        title: 'Run it',
+        explain: 'demo',
+        decide: () =>
+          change('x', [cmd(['echo', "it's; $(evil)", 'hunter2'], { input: 'no newline at end' })]),
+      },
       { id: 'c', recipe: 't', title: 'Nothing', explain: 'demo', decide: () => ok('fine') },
     ],
   );
@@ -83,10 +108,14 @@ describe('renderers', () => {
     expect(spawnSync('sh', ['-n'], { input: sh }).status).toBe(0);
     // Run the script's commands in a sandbox dir by rewriting the target path: the content arrives byte-exact.
     const dir = execFileSync('mktemp', ['-d']).toString().trim();
-    const local = sh.replaceAll('/etc/demo.conf', `${dir}/demo.conf`).replace(/^set -eu$/m, 'set -eu; PATH=/usr/bin:/bin');
+    const local = sh
+      .replaceAll('/etc/demo.conf', `${dir}/demo.conf`)
+      .replace(/^set -eu$/m, 'set -eu; PATH=/usr/bin:/bin');
     const r = spawnSync('sh', ['-c', local]);
     expect(r.status).toBe(0);
-    expect(readFileSync(`${dir}/demo.conf`, 'utf8')).toBe("pass 'hunter2' here\n$(rm -rf /)\nLVS_SETUP_EOF\n");
+    expect(readFileSync(`${dir}/demo.conf`, 'utf8')).toBe(
+      "pass 'hunter2' here\n$(rm -rf /)\nLVS_SETUP_EOF\n",
+    );
     expect(r.stdout.toString()).toContain("it's; $(evil) hunter2");
   });
 
