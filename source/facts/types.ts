@@ -20,7 +20,8 @@ export type PackageManager = 'yum' | 'dnf' | 'apt' | 'none';
  * ifupdown's /etc/network/interfaces (Debian), netplan (Ubuntu), systemd-networkd (a systemd host
  * with none of those), or none (no known mechanism: runtime only).
  */
-export type NetworkConfigStyle = 'ifcfg' | 'networkmanager' | 'ifupdown' | 'netplan' | 'networkd' | 'none';
+export type NetworkConfigStyle =
+  'ifcfg' | 'networkmanager' | 'ifupdown' | 'netplan' | 'networkd' | 'none';
 
 export interface OsFacts {
   id: string; // os-release ID: centos, rocky, almalinux, debian, ubuntu …
