@@ -1,8 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
-import { createRealMachine } from './machine.js';
 import { DISTRO_KEYS } from './facts/types.js';
-import { CliError, EXIT, processOutput } from './commands/common.js';
-import { applyCommand, detectCommand, planCommand, undoCommand } from './commands/run.js';
+import type { Machine } from './boundary.js';
+import { CliError, EXIT, processOutput } from './commands/output.js';
 import { VERSION } from './version.js';
 
 async function confirmPrompt(question: string): Promise<boolean> {
@@ -36,8 +35,15 @@ Examples:
 Exit codes: 0 success (also "no changes"), 1 a step failed, 2 bad usage or invalid lab file,
 3 apply/undo without root. State (journal, backups, log): /var/lib/lvs-setup, or $LVS_SETUP_STATE_DIR.`;
 
+// Commands load their modules when they run, so `--version` and `--help` start fast.
+const commands = () => import('./commands/run.js');
+let realMachine: Machine | undefined;
+async function machineFor(): Promise<Machine> {
+  realMachine ??= (await import('./machine.js')).createRealMachine();
+  return realMachine;
+}
+
 export function buildProgram(): Command {
-  const machine = createRealMachine();
   const io = processOutput;
   const program = new Command();
   program
@@ -55,7 +61,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .action(async (opts: { lab?: string; dryRun?: boolean; plain?: boolean }) => {
       const { runWizardCommand } = await import('./commands/wizard.js');
-      process.exitCode = await runWizardCommand(machine, opts, io);
+      process.exitCode = await runWizardCommand(await machineFor(), opts, io);
     });
 
   program
@@ -69,7 +75,7 @@ export function buildProgram(): Command {
       '\nExample:\n  lvs-setup detect --json > web1.json     record a host, then plan for it elsewhere with --facts web1.json',
     )
     .action(async (opts: { json?: boolean }) => {
-      process.exitCode = await detectCommand(machine, opts, io);
+      process.exitCode = await (await commands()).detectCommand(await machineFor(), opts, io);
     });
 
   program
@@ -99,7 +105,9 @@ export function buildProgram(): Command {
       '\nExample:\n  lvs-setup plan --lab examples/seed-dr.yaml --host web1 --target centos7 --format sh -o web1.sh',
     )
     .action(async (opts) => {
-      process.exitCode = await planCommand(machine, opts, io, VERSION);
+      process.exitCode = await (
+        await commands()
+      ).planCommand(await machineFor(), opts, io, VERSION);
     });
 
   program
@@ -120,7 +128,9 @@ export function buildProgram(): Command {
       '\nExample:\n  sudo lvs-setup apply --lab seed-nat.yaml --host web1 --yes',
     )
     .action(async (opts) => {
-      process.exitCode = await applyCommand(machine, opts, io, confirmPrompt);
+      process.exitCode = await (
+        await commands()
+      ).applyCommand(await machineFor(), opts, io, confirmPrompt);
     });
 
   program
@@ -134,7 +144,9 @@ export function buildProgram(): Command {
       '\nExample:\n  sudo lvs-setup undo --yes     after apply: back to how the host was (packages stay installed)',
     )
     .action(async (opts: { yes?: boolean }) => {
-      process.exitCode = await undoCommand(machine, opts, io, confirmPrompt);
+      process.exitCode = await (
+        await commands()
+      ).undoCommand(await machineFor(), opts, io, confirmPrompt);
     });
 
   program
@@ -160,7 +172,7 @@ export function buildProgram(): Command {
         interval: string;
       }) => {
         const { monitorCommand } = await import('./commands/monitor.js');
-        process.exitCode = await monitorCommand(machine, opts, io);
+        process.exitCode = await monitorCommand(await machineFor(), opts, io);
       },
     );
 
