@@ -62,7 +62,7 @@ export async function detectCommand(
   opts: { json?: boolean },
   io: Output,
 ): Promise<number> {
-  const facts = await gatherFacts(machine);
+  const facts = await gatherFacts(machine, { system: true });
   io.out(opts.json ? JSON.stringify(facts, null, 2) : formatDetect(facts));
   return EXIT.ok;
 }

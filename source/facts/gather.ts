@@ -12,6 +12,7 @@ import {
   parseVersion,
 } from './parse.js';
 import type {
+  SystemFacts,
   FileFact,
   FirewallFacts,
   HostFacts,
@@ -145,6 +146,24 @@ async function readFiles(m: Machine, paths: string[]): Promise<Record<string, Fi
 export interface GatherOptions {
   /** Files to read into facts.files (the plan's steps ask for them). */
   files?: string[];
+  /** Also read the hardware summary (cores, memory): for `detect` and the wizard, not per step. */
+  system?: boolean;
+}
+
+/**
+ * systeminformation is good at the OS and hardware summary but takes ~100 ms and blocks the event
+ * loop, so it is read only when a person is looking (detect, the wizard), never in the executor.
+ */
+export async function readSystem(): Promise<SystemFacts | undefined> {
+  try {
+    const { default: si } = await import('systeminformation');
+    const os = await si.osInfo();
+    const cpu = await si.cpu();
+    const mem = await si.mem();
+    return { arch: os.arch, cores: cpu.cores, memoryMiB: Math.round(mem.total / 1048576) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Read this host's facts through the machine boundary. Never changes anything. */
@@ -233,7 +252,8 @@ export async function gatherFacts(m: Machine, options: GatherOptions = {}): Prom
     routes: netState.routes,
     packages,
     versions: {
-      ipvsadm: firstLine(ipvsadmV),
+      // ipvsadm --version fails when the kernel has no IPVS: fall back to the package's version.
+      ipvsadm: firstLine(ipvsadmV) ?? (packages.ipvsadm ? parseVersion(packages.ipvsadm) : null),
       keepalived: firstLine(keepalivedV),
       nginx: firstLine(nginxV),
       node: process.versions.node,
@@ -253,6 +273,7 @@ export async function gatherFacts(m: Machine, options: GatherOptions = {}): Prom
     files: await readFiles(m, options.files ?? []),
     uid: m.uid(),
     sshLocalAddress: ssh,
+    ...(options.system ? { system: await readSystem() } : {}),
   };
 }
 

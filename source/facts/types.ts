@@ -141,4 +141,12 @@ export interface HostFacts {
   uid: number;
   /** The local address the user's SSH session arrived on, when there is one. */
   sshLocalAddress: string | null;
+  /** Hardware summary, read only for `detect` and the wizard (systeminformation, ~100 ms). */
+  system?: SystemFacts;
+}
+
+export interface SystemFacts {
+  arch: string;
+  cores: number;
+  memoryMiB: number;
 }

@@ -1,0 +1,455 @@
+import ipaddr from 'ipaddr.js';
+import type { AddressFamily, Counters, ForwardMethod, Rates, ServiceProtocol } from './model.js';
+
+/**
+ * Pure parsers for what a director prints about IPVS. Formats come from the sources that print
+ * them: the kernel's ip_vs_ctl.c (/proc/net/ip_vs, /proc/net/ip_vs_stats) and ipvsadm.c
+ * (print_title, print_service_entry, print_largenum), versions 1.27 (EL7) to 1.31 (Debian 12, EL9).
+ * Recorded outputs live in test/fixtures/ipvsadm/. Columns are split on whitespace rather than
+ * cut at fixed offsets, because IPv6 names overflow ipvsadm's %-33s/%-28s columns.
+ */
+
+export interface ParsedDestination {
+  address: string;
+  port: number;
+  family: AddressFamily;
+  forward?: ForwardMethod;
+  weight?: number;
+  activeConns?: number;
+  inactiveConns?: number;
+  counters?: Counters;
+  rates?: Rates;
+}
+
+export interface ParsedService {
+  protocol: ServiceProtocol;
+  family: AddressFamily;
+  address: string;
+  port: number;
+  fwmark: number | null;
+  scheduler?: string;
+  persistence?: number | null;
+  persistenceMask?: string | null;
+  flags?: string[];
+  counters?: Counters;
+  rates?: Rates;
+  destinations: ParsedDestination[];
+}
+
+export type ListingKind = 'list' | 'stats' | 'rate' | 'proc';
+
+export interface ParsedTable {
+  kind: ListingKind;
+  /** "1.2.1" from "IP Virtual Server version 1.2.1 (size=4096)". */
+  version: string | null;
+  /** The connection hash table size. */
+  tableSize: number | null;
+  services: ParsedService[];
+  /** True when a number was printed rounded (K/M/G/T: ipvsadm without --exact). */
+  approximate: boolean;
+  /** Lines that matched nothing known; empty for well-formed input. */
+  unparsed: string[];
+}
+
+export interface ParsedIpvsStats {
+  totals: Counters;
+  rates: Rates;
+}
+
+const FORWARD_NAMES: Record<string, ForwardMethod> = {
+  Masq: 'masq',
+  Route: 'route',
+  Tunnel: 'tunnel',
+  Local: 'local',
+};
+
+const PROTOCOL_NAMES: Record<string, ServiceProtocol> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
+
+const VERSION_LINE = /^IP Virtual Server version (\d+\.\d+\.\d+) \(size=(\d+)\)/;
+
+/** RFC 5952 text (what glibc's inet_ntop prints), so "/proc" and ipvsadm keys agree. */
+export function canonicalIpv6(text: string): string {
+  return ipaddr.IPv6.parse(text).toRFC5952String();
+}
+
+/** "C0A85B94" (ntohl'd, as /proc/net/ip_vs prints it) -> "192.168.91.148". */
+export function hexToIpv4(hex: string): string {
+  const n = Number.parseInt(hex, 16);
+  if (!/^[0-9A-Fa-f]{1,8}$/.test(hex) || Number.isNaN(n))
+    throw new Error(`not a hex IPv4 address: ${hex}`);
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+/**
+ * Split "host:port" as ipvsadm prints it ("10.0.0.1:80", "[2001:db8::1]:80") or as the kernel
+ * does ("0A000001:0050", "[2001:0db8:…:0001]:0050" with a hex port).
+ */
+export function splitHostPort(
+  text: string,
+  hex: boolean,
+): { address: string; port: number; family: AddressFamily } | null {
+  let host: string;
+  let portText: string;
+  let family: AddressFamily;
+  if (text.startsWith('[')) {
+    const end = text.indexOf(']:');
+    if (end < 0) return null;
+    host = text.slice(1, end);
+    portText = text.slice(end + 2);
+    family = 'inet6';
+  } else {
+    const colon = text.lastIndexOf(':');
+    if (colon < 0) return null;
+    host = text.slice(0, colon);
+    portText = text.slice(colon + 1);
+    family = 'inet';
+  }
+  const port = hex ? Number.parseInt(portText, 16) : Number(portText);
+  if (!/^[0-9A-Fa-f]+$/.test(portText) || !Number.isInteger(port) || port < 0 || port > 65535)
+    return null;
+  try {
+    if (family === 'inet6') return { address: canonicalIpv6(host), port, family };
+    if (hex) return { address: hexToIpv4(host), port, family };
+    if (!ipaddr.IPv4.isValidFourPartDecimal(host)) return null;
+    return { address: host, port, family };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One number as print_largenum prints it: exact digits, or rounded with a K/M/G/T suffix (powers
+ * of 1000) when --exact is not given.
+ */
+export function parseIpvsNumber(word: string): { value: number; approximate: boolean } | null {
+  const m = /^(\d+)([KMGT]?)$/.exec(word);
+  if (!m) return null;
+  const scale = { '': 1, K: 1e3, M: 1e6, G: 1e9, T: 1e12 }[m[2] ?? ''] ?? 1;
+  return { value: Number(m[1]) * scale, approximate: scale !== 1 };
+}
+
+function emptyTable(kind: ListingKind): ParsedTable {
+  return { kind, version: null, tableSize: null, services: [], approximate: false, unparsed: [] };
+}
+
+function words(line: string): string[] {
+  return line.trim().split(/\s+/).filter(Boolean);
+}
+
+function readNumbers(
+  table: ParsedTable,
+  tokens: readonly string[],
+): [number, number, number, number, number] | null {
+  if (tokens.length !== 5) return null;
+  const out: number[] = [];
+  for (const t of tokens) {
+    const n = parseIpvsNumber(t);
+    if (!n) return null;
+    if (n.approximate) table.approximate = true;
+    out.push(n.value);
+  }
+  return out as [number, number, number, number, number];
+}
+
+const toCounters = (v: readonly number[]): Counters => ({
+  conns: v[0] ?? 0,
+  inPkts: v[1] ?? 0,
+  outPkts: v[2] ?? 0,
+  inBytes: v[3] ?? 0,
+  outBytes: v[4] ?? 0,
+});
+
+const toRates = (v: readonly number[]): Rates => ({
+  cps: v[0] ?? 0,
+  inPps: v[1] ?? 0,
+  outPps: v[2] ?? 0,
+  inBps: v[3] ?? 0,
+  outBps: v[4] ?? 0,
+});
+
+/** The flags after the scheduler: "(sh-fallback,sh-port)", "persistent 120 mask 255.255.255.0", "pe sip", "ops". */
+function applyServiceFlags(service: ParsedService, rest: readonly string[]): boolean {
+  const flags: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const w = rest[i] ?? '';
+    if (w === 'persistent') {
+      const seconds = Number(rest[++i]);
+      if (!Number.isInteger(seconds)) return false;
+      service.persistence = seconds;
+    } else if (w === 'mask') {
+      service.persistenceMask = rest[++i] ?? null;
+    } else if (w === 'pe') {
+      flags.push(`pe ${rest[++i] ?? ''}`);
+    } else if (w === 'ops') {
+      flags.push('ops');
+    } else if (/^\(.*\)$/.test(w)) {
+      flags.push(...w.slice(1, -1).split(',').filter(Boolean));
+    } else {
+      return false;
+    }
+  }
+  service.flags = flags;
+  return true;
+}
+
+/** The service name part of an ipvsadm line: "TCP  10.0.0.1:80", "FWM  10", "FWM  10 IPv6". */
+function readServiceName(
+  tokens: readonly string[],
+): { service: ParsedService; rest: string[] } | null {
+  const [first, second] = tokens;
+  if (first === 'FWM') {
+    const mark = Number(second);
+    if (!Number.isInteger(mark)) return null;
+    const v6 = tokens[2] === 'IPv6';
+    return {
+      service: {
+        protocol: 'fwmark',
+        family: v6 ? 'inet6' : 'inet',
+        address: '',
+        port: 0,
+        fwmark: mark,
+        destinations: [],
+      },
+      rest: tokens.slice(v6 ? 3 : 2),
+    };
+  }
+  const protocol = first ? PROTOCOL_NAMES[first] : undefined;
+  if (!protocol || !second) return null;
+  const hp = splitHostPort(second, false);
+  if (!hp) return null;
+  return {
+    service: {
+      protocol,
+      family: hp.family,
+      address: hp.address,
+      port: hp.port,
+      fwmark: null,
+      destinations: [],
+    },
+    rest: tokens.slice(2),
+  };
+}
+
+/**
+ * `ipvsadm -Ln`, `ipvsadm -Ln --stats [--exact]` or `ipvsadm -Ln --rate [--exact]`; the kind comes
+ * from the title line. (With both --stats and --rate, ipvsadm prints only the stats.)
+ */
+export function parseIpvsadmListing(text: string): ParsedTable {
+  let kind: ListingKind | null = null;
+  const table = emptyTable('list');
+  let current: ParsedService | null = null;
+  for (const raw of text.split('\n')) {
+    const line = raw.trimEnd();
+    if (!line.trim()) continue;
+    const version = VERSION_LINE.exec(line);
+    if (version) {
+      table.version = version[1] ?? null;
+      table.tableSize = Number(version[2]);
+      continue;
+    }
+    if (line.startsWith('Prot LocalAddress:Port')) {
+      kind = /\bConns\b/.test(line) ? 'stats' : /\bCPS\b/.test(line) ? 'rate' : 'list';
+      table.kind = kind;
+      continue;
+    }
+    const tokens = words(line);
+    if (tokens[0] === '->') {
+      if (tokens[1] === 'RemoteAddress:Port') continue; // second title line
+      const hp = tokens[1] ? splitHostPort(tokens[1], false) : null;
+      if (!hp || !current) {
+        table.unparsed.push(raw);
+        continue;
+      }
+      const dest: ParsedDestination = { ...hp };
+      const rest = tokens.slice(2);
+      if (kind === 'stats' || kind === 'rate') {
+        const values = readNumbers(table, rest);
+        if (!values) {
+          table.unparsed.push(raw);
+          continue;
+        }
+        if (kind === 'stats') dest.counters = toCounters(values);
+        else dest.rates = toRates(values);
+      } else {
+        // Forward Weight ActiveConn InActConn; 1.31 with --tun-info adds a TunnelInfo column.
+        const forward = rest[0] ? FORWARD_NAMES[rest[0]] : undefined;
+        const nums = rest.slice(rest.length === 5 ? 2 : 1).map(Number);
+        if (!forward || nums.length !== 3 || nums.some((n) => !Number.isInteger(n))) {
+          table.unparsed.push(raw);
+          continue;
+        }
+        dest.forward = forward;
+        [dest.weight, dest.activeConns, dest.inactiveConns] = nums as [number, number, number];
+      }
+      current.destinations.push(dest);
+      continue;
+    }
+    const named = readServiceName(tokens);
+    if (!named) {
+      table.unparsed.push(raw);
+      current = null;
+      continue;
+    }
+    const { service, rest } = named;
+    if (kind === 'stats' || kind === 'rate') {
+      const values = readNumbers(table, rest);
+      if (!values) {
+        table.unparsed.push(raw);
+        current = null;
+        continue;
+      }
+      if (kind === 'stats') service.counters = toCounters(values);
+      else service.rates = toRates(values);
+    } else {
+      const [scheduler, ...flags] = rest;
+      if (!scheduler) {
+        table.unparsed.push(raw);
+        current = null;
+        continue;
+      }
+      service.scheduler = scheduler;
+      service.persistence = null;
+      if (!applyServiceFlags(service, flags)) {
+        table.unparsed.push(raw);
+        current = null;
+        continue;
+      }
+    }
+    table.services.push(service);
+    current = service;
+  }
+  return table;
+}
+
+export function parseIpvsadmList(text: string): ParsedTable {
+  return expectKind(parseIpvsadmListing(text), 'list');
+}
+
+export function parseIpvsadmStats(text: string): ParsedTable {
+  return expectKind(parseIpvsadmListing(text), 'stats');
+}
+
+export function parseIpvsadmRate(text: string): ParsedTable {
+  return expectKind(parseIpvsadmListing(text), 'rate');
+}
+
+function expectKind(table: ParsedTable, kind: ListingKind): ParsedTable {
+  // An empty table has no title when ipvsadm fails early; only a different title is an error.
+  if (table.kind !== kind && (table.services.length > 0 || table.unparsed.length > 0)) {
+    throw new Error(`expected ipvsadm ${kind} output, got ${table.kind}`);
+  }
+  return { ...table, kind };
+}
+
+function ipv4Mask(hex: string): string | null {
+  if (!/^[0-9A-Fa-f]{8}$/.test(hex) || hex.toUpperCase() === 'FFFFFFFF') return null;
+  return hexToIpv4(hex);
+}
+
+/**
+ * /proc/net/ip_vs: readable without root and without ipvsadm, but addresses and ports are hex,
+ * IPv6 is printed in full (%pI6), and FWM lines do not say the address family (taken from the
+ * servers). There are no traffic counters here.
+ */
+export function parseProcIpVs(text: string): ParsedTable {
+  const table = emptyTable('proc');
+  let current: ParsedService | null = null;
+  for (const raw of text.split('\n')) {
+    const line = raw.trimEnd();
+    if (!line.trim()) continue;
+    const version = VERSION_LINE.exec(line);
+    if (version) {
+      table.version = version[1] ?? null;
+      table.tableSize = Number(version[2]);
+      continue;
+    }
+    if (line.startsWith('Prot LocalAddress:Port')) continue;
+    const tokens = words(line);
+    if (tokens[0] === '->') {
+      if (tokens[1] === 'RemoteAddress:Port') continue;
+      const hp = tokens[1] ? splitHostPort(tokens[1], true) : null;
+      const forward = tokens[2] ? FORWARD_NAMES[tokens[2]] : undefined;
+      const nums = tokens.slice(3).map(Number);
+      if (
+        !hp ||
+        !current ||
+        !forward ||
+        nums.length !== 3 ||
+        nums.some((n) => !Number.isInteger(n))
+      ) {
+        table.unparsed.push(raw);
+        continue;
+      }
+      const [weight, activeConns, inactiveConns] = nums as [number, number, number];
+      current.destinations.push({ ...hp, forward, weight, activeConns, inactiveConns });
+      if (current.protocol === 'fwmark' && hp.family === 'inet6') current.family = 'inet6';
+      continue;
+    }
+    let service: ParsedService;
+    let rest: string[];
+    if (tokens[0] === 'FWM') {
+      const mark = Number.parseInt(tokens[1] ?? '', 16);
+      if (!/^[0-9A-Fa-f]+$/.test(tokens[1] ?? '')) {
+        table.unparsed.push(raw);
+        current = null;
+        continue;
+      }
+      service = {
+        protocol: 'fwmark',
+        family: 'inet',
+        address: '',
+        port: 0,
+        fwmark: mark,
+        destinations: [],
+      };
+      rest = tokens.slice(2);
+    } else {
+      const protocol = tokens[0] ? PROTOCOL_NAMES[tokens[0]] : undefined;
+      const hp = tokens[1] ? splitHostPort(tokens[1], true) : null;
+      if (!protocol || !hp) {
+        table.unparsed.push(raw);
+        current = null;
+        continue;
+      }
+      service = { protocol, ...hp, fwmark: null, destinations: [] };
+      rest = tokens.slice(2);
+    }
+    const [scheduler, ...flagWords] = rest;
+    if (!scheduler) {
+      table.unparsed.push(raw);
+      current = null;
+      continue;
+    }
+    service.scheduler = scheduler;
+    service.persistence = null;
+    service.flags = [];
+    for (let i = 0; i < flagWords.length; i++) {
+      const w = flagWords[i];
+      if (w === 'ops') service.flags.push('ops');
+      else if (w === 'persistent') {
+        service.persistence = Number(flagWords[++i]);
+        const mask = flagWords[++i] ?? '';
+        // For IPv6 the kernel prints a prefix length through ntohl(); only IPv4 masks mean anything.
+        service.persistenceMask = service.family === 'inet' ? ipv4Mask(mask) : null;
+      }
+    }
+    table.services.push(service);
+    current = service;
+  }
+  return table;
+}
+
+/**
+ * /proc/net/ip_vs_stats: two header lines, a line of five hex totals, a blank line, a rate header
+ * and a line of five hex rates (the kernel's estimator). Null when the text has neither.
+ */
+export function parseProcIpVsStats(text: string): ParsedIpvsStats | null {
+  const rows = text
+    .split('\n')
+    .map(words)
+    .filter((w) => w.length === 5 && w.every((x) => /^[0-9A-Fa-f]+$/.test(x)))
+    .map((w) => w.map((x) => Number.parseInt(x, 16)));
+  const [totals, rates] = rows;
+  if (!totals || !rates) return null;
+  return { totals: toCounters(totals), rates: toRates(rates) };
+}

@@ -1,0 +1,255 @@
+import { connect } from 'node:net';
+import type { Machine, RunResult } from '../boundary.js';
+import { parseIpJsonAddr } from '../facts/parse.js';
+import type { DirectorState, Health, ServiceSnapshot, Snapshot, VrrpState } from './model.js';
+import {
+  canonicalIpv6,
+  parseIpvsadmList,
+  parseIpvsadmRate,
+  parseIpvsadmStats,
+  parseProcIpVs,
+  parseProcIpVsStats,
+  type ParsedTable,
+} from './parse.js';
+import { buildSnapshot } from './snapshot.js';
+import type { MonitorSource } from './source-types.js';
+
+export type { MonitorSource } from './source-types.js';
+export { createDemoSource, type DemoOptions, type DemoSource } from './demo.js';
+
+export const PROC_IP_VS = '/proc/net/ip_vs';
+export const PROC_IP_VS_STATS = '/proc/net/ip_vs_stats';
+const PROC_EXPIRE_QUIESCENT = '/proc/sys/net/ipv4/vs/expire_quiescent_template';
+const IPVSADM_TIMEOUT_MS = 10_000;
+
+/** Checks a real server; the TCP probe below, or a fake in tests. */
+export type HealthProbe = (address: string, port: number) => Promise<Health>;
+
+export interface IpvsSourceOptions {
+  /** Shown in the header; read from /proc/sys/kernel/hostname when absent. */
+  host?: string;
+  /** VIPs to look for besides the services' own (e.g. the lab file's), for the VRRP state. */
+  vips?: string[];
+  /** How often keepalived and the VIPs are looked at again (processes cost CPU). Default 5 s. */
+  directorRefreshMs?: number;
+  now?: () => number;
+  /** Opt-in health checks; each server is probed at most every `healthEveryMs` (default 5 s). */
+  healthProbe?: HealthProbe;
+  healthEveryMs?: number;
+}
+
+export type IpvsAvailability = { ok: true } | { ok: false; message: string };
+
+const DEMO_HINT = 'To see the monitor without IPVS, run: lvs-setup monitor --demo';
+
+/**
+ * Whether this host can be monitored: the ip_vs module is loaded (/proc/net/ip_vs exists) and
+ * ipvsadm is installed. The message says what is missing and how to see the demo instead.
+ */
+export async function checkIpvsAvailable(machine: Machine): Promise<IpvsAvailability> {
+  const [proc, version] = await Promise.all([
+    machine.readFile(PROC_IP_VS),
+    machine.run(['ipvsadm', '--version'], { timeoutMs: IPVSADM_TIMEOUT_MS }),
+  ]);
+  const missing: string[] = [];
+  if (proc === null) {
+    missing.push(
+      `${PROC_IP_VS} does not exist: the ip_vs kernel module is not loaded (modprobe ip_vs), or this kernel has no IPVS (containers and WSL often do not).`,
+    );
+  }
+  if (version.notFound) {
+    missing.push('ipvsadm is not installed (yum/dnf/apt install ipvsadm).');
+  }
+  if (missing.length === 0) return { ok: true };
+  return { ok: false, message: `Cannot monitor IPVS on this host:\n  ${missing.join('\n  ')}\n${DEMO_HINT}` };
+}
+
+function firstLine(r: RunResult): string {
+  return (r.stderr.trim() || r.stdout.trim()).split('\n')[0] ?? '';
+}
+
+function ipvsadmWarning(r: RunResult, uid: number): string {
+  if (r.notFound) return 'ipvsadm is not installed: per-server traffic is unknown (install ipvsadm).';
+  if (/permission denied|must be root|operation not permitted/i.test(`${r.stderr}${r.stdout}`) || uid !== 0) {
+    return 'ipvsadm needs root for traffic counters: run the monitor with sudo.';
+  }
+  if (r.timedOut) return 'ipvsadm timed out: traffic counters are missing from this reading.';
+  return `ipvsadm failed (exit ${r.exitCode}): ${firstLine(r)}`;
+}
+
+/** Local addresses from `ip -j addr` (iproute2 ≥ 4.14), else `ip -o addr` (EL7's iproute2). */
+async function localAddresses(machine: Machine): Promise<Set<string> | null> {
+  const norm = (a: string) => (a.includes(':') ? canonicalIpv6(a) : a);
+  const json = await machine.run(['ip', '-j', 'addr', 'show'], { timeoutMs: 5000 });
+  if (json.exitCode === 0) {
+    try {
+      return new Set(parseIpJsonAddr(json.stdout).flatMap((n) => n.addresses.map((a) => norm(a.address))));
+    } catch {
+      // Old iproute2 ignores -j and prints text: fall through.
+    }
+  }
+  const text = await machine.run(['ip', '-o', 'addr', 'show'], { timeoutMs: 5000 });
+  if (text.exitCode !== 0) return null;
+  const out = new Set<string>();
+  for (const m of text.stdout.matchAll(/\binet6?\s+([0-9A-Fa-f.:]+)\//g)) {
+    try {
+      out.add(norm(m[1] ?? ''));
+    } catch {
+      // Not an address after all.
+    }
+  }
+  return out;
+}
+
+async function keepalivedRunning(machine: Machine): Promise<boolean> {
+  const systemctl = await machine.run(['systemctl', 'is-active', '--quiet', 'keepalived'], { timeoutMs: 5000 });
+  if (!systemctl.notFound) return systemctl.exitCode === 0;
+  // No systemd (containers, some labs): keepalived's pid file, if its process still exists.
+  for (const path of ['/run/keepalived.pid', '/var/run/keepalived.pid']) {
+    const pid = (await machine.readFile(path))?.trim();
+    if (pid && /^\d+$/.test(pid) && (await machine.stat(`/proc/${pid}`)) !== null) return true;
+  }
+  return false;
+}
+
+/**
+ * MASTER when keepalived runs and this host holds a service VIP; BACKUP when keepalived runs
+ * without one; none when keepalived does not run (a single director owns its VIPs by hand).
+ */
+export function vrrpState(keepalived: boolean, vips: readonly string[], present: readonly string[]): VrrpState {
+  if (!keepalived) return 'none';
+  if (vips.length === 0) return 'unknown';
+  return present.length > 0 ? 'MASTER' : 'BACKUP';
+}
+
+function serviceVips(services: readonly ServiceSnapshot[], extra: readonly string[]): string[] {
+  return [...new Set([...services.filter((s) => s.protocol !== 'fwmark').map((s) => s.address), ...extra])];
+}
+
+/**
+ * The real source. Per reading: /proc/net/ip_vs (shape, weights, connections; no root needed),
+ * one `ipvsadm -Ln --stats --exact` (counters) and /proc/net/ip_vs_stats (totals) — one process
+ * per tick, as cheap as `watch ipvsadm`. The first reading also asks for `--rate` so the first
+ * frame has rates before two counter readings exist. keepalived and the VIPs are looked at every
+ * few seconds only.
+ */
+export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = {}): MonitorSource {
+  const now = options.now ?? Date.now;
+  const directorRefreshMs = options.directorRefreshMs ?? 5000;
+  const healthEveryMs = options.healthEveryMs ?? 5000;
+  let host = options.host ?? null;
+  let first = true;
+  let director: { state: DirectorState; at: number; vips: string } | null = null;
+  const health = new Map<string, { health: Health; at: number; pending: boolean }>();
+
+  async function readDirector(services: readonly ServiceSnapshot[]): Promise<DirectorState> {
+    const vips = serviceVips(services, options.vips ?? []);
+    const vipKey = vips.join(' ');
+    const t = now();
+    if (director && director.vips === vipKey && t - director.at < directorRefreshMs) return director.state;
+    const [keepalived, addresses] = await Promise.all([keepalivedRunning(machine), localAddresses(machine)]);
+    const present = addresses ? vips.filter((v) => addresses.has(v)) : [];
+    const state: DirectorState = {
+      vrrp: addresses ? vrrpState(keepalived, vips, present) : keepalived ? 'unknown' : 'none',
+      keepalived,
+      vipsPresent: present,
+    };
+    director = { state, at: t, vips: vipKey };
+    return state;
+  }
+
+  function applyHealth(services: ServiceSnapshot[]): void {
+    const probe = options.healthProbe;
+    if (!probe) return;
+    const t = now();
+    for (const s of services) {
+      for (const d of s.destinations) {
+        // A fwmark service's servers have port 0: nothing to connect to.
+        if (d.port === 0) continue;
+        const id = `${d.address}|${d.port}`;
+        const known = health.get(id);
+        if (known) d.health = known.health;
+        if (known?.pending || (known && t - known.at < healthEveryMs)) continue;
+        const entry = { health: known?.health ?? ('up' as Health), at: t, pending: true };
+        health.set(id, entry);
+        // Not awaited: a slow server must not hold up the frame; the result shows next tick.
+        void probe(d.address, d.port).then(
+          (h) => health.set(id, { health: h, at: now(), pending: false }),
+          () => health.set(id, { health: 'down', at: now(), pending: false }),
+        );
+      }
+    }
+  }
+
+  return {
+    kind: 'ipvs',
+    async read(): Promise<Snapshot> {
+      const wantRate = first;
+      first = false;
+      const [procText, statsRun, totalsText, rateRun, eqt, hostname] = await Promise.all([
+        machine.readFile(PROC_IP_VS),
+        machine.run(['ipvsadm', '-Ln', '--stats', '--exact'], { timeoutMs: IPVSADM_TIMEOUT_MS }),
+        machine.readFile(PROC_IP_VS_STATS),
+        wantRate ? machine.run(['ipvsadm', '-Ln', '--rate', '--exact'], { timeoutMs: IPVSADM_TIMEOUT_MS }) : null,
+        machine.readFile(PROC_EXPIRE_QUIESCENT),
+        host === null ? machine.readFile('/proc/sys/kernel/hostname') : null,
+      ]);
+      const takenAt = now();
+      if (host === null) host = hostname?.trim() || 'localhost';
+      const warnings: string[] = [];
+
+      let table: ParsedTable;
+      if (procText !== null) {
+        table = parseProcIpVs(procText);
+      } else {
+        // Some hardened kernels hide /proc/net/ip_vs; ipvsadm's own listing has the same columns.
+        const list = await machine.run(['ipvsadm', '-Ln'], { timeoutMs: IPVSADM_TIMEOUT_MS });
+        if (list.exitCode !== 0) {
+          throw new Error(
+            `Cannot read the IPVS table: ${PROC_IP_VS} is missing and ipvsadm -Ln failed (${firstLine(list) || `exit ${list.exitCode}`}).\n${DEMO_HINT}`,
+          );
+        }
+        table = parseIpvsadmList(list.stdout);
+      }
+
+      let stats: ParsedTable | null = null;
+      if (statsRun.exitCode === 0) stats = parseIpvsadmStats(statsRun.stdout);
+      else warnings.push(ipvsadmWarning(statsRun, machine.uid()));
+      const rates = rateRun && rateRun.exitCode === 0 ? parseIpvsadmRate(rateRun.stdout) : null;
+
+      const snapshot = buildSnapshot({
+        takenAt,
+        host,
+        source: 'ipvs',
+        table,
+        stats,
+        rates,
+        ipvsStats: totalsText !== null ? parseProcIpVsStats(totalsText) : null,
+        director: { vrrp: 'unknown', keepalived: false, vipsPresent: [] },
+        expireQuiescentTemplate: eqt === null ? null : eqt.trim() === '1',
+        warnings,
+      });
+      snapshot.director = await readDirector(snapshot.services);
+      applyHealth(snapshot.services);
+      return snapshot;
+    },
+  };
+}
+
+/**
+ * A TCP connect probe (opt-in: probing every server costs connections on them). A network
+ * check rather than a command, so it does not go through the Machine.
+ */
+export function createTcpProbe(timeoutMs = 1000): HealthProbe {
+  return (address, port) =>
+    new Promise<Health>((resolve) => {
+      const socket = connect({ host: address, port });
+      const done = (h: Health) => {
+        socket.destroy();
+        resolve(h);
+      };
+      socket.setTimeout(timeoutMs, () => done('down'));
+      socket.once('connect', () => done('up'));
+      socket.once('error', () => done('down'));
+    });
+}
