@@ -23,6 +23,9 @@ export function formatDetect(f: HostFacts): string {
   lines.push(
     `IPVS:      ${f.ipvs.loaded ? 'loaded' : f.ipvs.available ? 'available (module not loaded)' : 'NOT available in this kernel'}`,
   );
+  if (f.system) {
+    lines.push(`machine:   ${f.system.arch}, ${f.system.cores} cores, ${f.system.memoryMiB} MiB memory`);
+  }
   lines.push(
     `versions:  ipvsadm ${f.versions.ipvsadm ?? '-'}, keepalived ${f.versions.keepalived ?? '-'}, nginx ${f.versions.nginx ?? '-'}, node ${f.versions.node}`,
   );
