@@ -66,7 +66,8 @@ export function desiredTable(services: readonly ResolvedService[]): IpvsServiceE
   }));
 }
 
-const serviceKey = (s: Pick<IpvsServiceEntry, 'protocol' | 'address'>) => `${s.protocol} ${s.address}`;
+const serviceKey = (s: Pick<IpvsServiceEntry, 'protocol' | 'address'>) =>
+  `${s.protocol} ${s.address}`;
 const destKey = (d: Pick<IpvsDestination, 'address' | 'port'>) => `${d.address}:${d.port}`;
 
 function serviceWords(s: Pick<IpvsServiceEntry, 'protocol' | 'address'>): string[] {
@@ -100,7 +101,13 @@ export function saveLines(table: readonly IpvsServiceEntry[]): string[] {
 function ipv4Number(address: string): number {
   const parts = address.split('.').map(Number);
   if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p))) return 0;
-  return (((parts[0] ?? 0) << 24) | ((parts[1] ?? 0) << 16) | ((parts[2] ?? 0) << 8) | (parts[3] ?? 0)) >>> 0;
+  return (
+    (((parts[0] ?? 0) << 24) |
+      ((parts[1] ?? 0) << 16) |
+      ((parts[2] ?? 0) << 8) |
+      (parts[3] ?? 0)) >>>
+    0
+  );
 }
 
 function splitHostPort(text: string): { host: string; port: number } {
@@ -326,7 +333,11 @@ function persistStep(ctx: PlanContext, facts: HostFacts, desired: IpvsServiceEnt
         ? parseIpvsadmSave(current.content).filter((s) => !ours.has(serviceKey(s)))
         : [];
       const table = sortTable([...kept, ...desired]);
-      if (current && current.mode === RULES_MODE && sameTable(parseIpvsadmSave(current.content), table))
+      if (
+        current &&
+        current.mode === RULES_MODE &&
+        sameTable(parseIpvsadmSave(current.content), table)
+      )
         return ok(`${path} already holds the lab's services`);
       const header = debian
         ? `# ipvsadm.rules\n# Written by lvs-setup for lab ${ctx.lab.file.name}: loaded by /etc/init.d/ipvsadm at boot.\n`

@@ -147,7 +147,10 @@ function checkerBlock(
     `    connect_timeout ${check.connect_timeout}`,
     `    connect_port ${connectPort}`,
     ...(dialect.tcpRetry
-      ? [`    ${dialect.tcpRetry} ${check.retry}`, `    delay_before_retry ${check.delay_before_retry}`]
+      ? [
+          `    ${dialect.tcpRetry} ${check.retry}`,
+          `    delay_before_retry ${check.delay_before_retry}`,
+        ]
       : []),
     '}',
   ];
@@ -186,7 +189,8 @@ export function keepalivedConf(ctx: PlanContext, _facts: HostFacts): string {
   const pass = vrrpAuthPass(ctx.lab);
   const nic = vrrpInterface(ctx);
   const out: string[] = [
-    `# Written by lvs-setup for host ${ctx.hostName} of lab ${ctx.lab.file.name} (keepalived ${dialect.version}).`,
+    // No version here: a keepalived update that parses the same keywords must not rewrite the file.
+    `# Written by lvs-setup for host ${ctx.hostName} of lab ${ctx.lab.file.name}.`,
     '# keepalived owns the VIPs (VRRP) and the IPVS table (virtual_server); edit the lab file, not this.',
     '',
     'global_defs {',

@@ -79,7 +79,9 @@ function nfsRootSteps(ctx: PlanContext, facts: HostFacts): Step[] {
         if (idx >= 0) lines[idx] = fstabLine;
         else lines.push(fstabLine);
         return change(
-          idx >= 0 ? `${FSTAB} mounts something else on ${root}` : `${FSTAB} has no line for ${root}`,
+          idx >= 0
+            ? `${FSTAB} mounts something else on ${root}`
+            : `${FSTAB} has no line for ${root}`,
           [writeFile(FSTAB, `${lines.join('\n')}\n`, current?.mode ?? 0o644)],
         );
       },
