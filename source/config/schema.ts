@@ -186,7 +186,9 @@ export const vrrpSchema = z.strictObject({
     .string(expected('a password of 1 to 8 characters'))
     .min(1, 'expected a password of 1 to 8 characters')
     .max(8, 'expected a password of at most 8 characters (VRRP uses only 8)')
+    // keepalived.conf treats # and ! as the start of a comment.
     .regex(/^[\x21-\x7e]+$/, 'expected printable characters without spaces')
+    .regex(/^[^#!]+$/, 'expected no # or ! (keepalived.conf reads them as the start of a comment)')
     .optional(),
   instance: name.default('VI_1'),
 });

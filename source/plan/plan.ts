@@ -1,4 +1,5 @@
 import { RECIPES, type PlanContext } from '../../recipes/index.js';
+import { vrrpAuthPass } from '../../recipes/keepalived.js';
 import type { Lab } from '../config/resolve.js';
 import { distroKeepalivedVersion } from '../facts/target.js';
 import type { HostFacts } from '../facts/types.js';
@@ -152,7 +153,8 @@ export function makePlan(
     factsSource: facts.source,
     distro: facts.os.prettyName,
     steps: decideSteps(steps, facts),
-    secrets: ctx.lab.file.vrrp?.auth_pass ? [ctx.lab.file.vrrp.auth_pass] : [],
+    // The VRRP password, from the lab file or derived by the keepalived recipe.
+    secrets: [vrrpAuthPass(ctx.lab)?.value].filter((v): v is string => Boolean(v)),
     warnings: planWarnings(ctx, facts),
   };
 }

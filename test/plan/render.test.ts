@@ -124,3 +124,17 @@ describe('renderers', () => {
     expect(summaryLine(quiet)).toBe('No changes. This host already matches the lab file.');
   });
 });
+
+describe('a derived VRRP password is a secret too', () => {
+  it('is masked in text and json but present in the script', async () => {
+    const l = lab('seed-dr-keepalived');
+    delete (l.file.vrrp as { auth_pass?: string }).auth_pass;
+    const p = await prepare(machine, l, 'lvs1', { target: 'rocky9' });
+    expect(p.plan.secrets).toHaveLength(1);
+    const secret = p.plan.secrets[0] ?? '';
+    expect(secret).toHaveLength(8);
+    expect(renderText(p.plan, p.facts)).not.toContain(secret);
+    expect(renderJson(p.plan)).not.toContain(secret);
+    expect(renderSh(p.plan, 't')).toContain(`auth_pass ${secret}`);
+  });
+});
