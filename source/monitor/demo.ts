@@ -1,5 +1,6 @@
 import type { Action } from '../plan/step.js';
 import {
+  compareServices,
   destinationKey,
   hostPort,
   serviceKey,
@@ -98,7 +99,12 @@ function makeRng(seed: number): () => number {
 
 type ServerSpec = [address: string, port: number, weight: number, outage?: Outage];
 
-function server(family: AddressFamily, forward: ForwardMethod, spec: ServerSpec, rng: () => number): SimServer {
+function server(
+  family: AddressFamily,
+  forward: ForwardMethod,
+  spec: ServerSpec,
+  rng: () => number,
+): SimServer {
   const [address, port, weight, outage] = spec;
   const s: SimServer = {
     address,
@@ -133,7 +139,13 @@ function service(
   };
 }
 
-const HTTP = { connSeconds: 2, inPktsPerConn: 7, outPktsPerConn: 6, inBytesPerPkt: 90, outBytesPerPkt: 1200 };
+const HTTP = {
+  connSeconds: 2,
+  inPktsPerConn: 7,
+  outPktsPerConn: 6,
+  inBytesPerPkt: 90,
+  outBytesPerPkt: 1200,
+};
 
 /** The seed notes' lab, with what a student would add next. */
 function labTable(rng: () => number): SimService[] {
@@ -141,7 +153,18 @@ function labTable(rng: () => number): SimService[] {
   return [
     service(
       rng,
-      { protocol: 'tcp', family: 'inet', address: '192.168.91.148', port: 80, fwmark: null, scheduler: 'wrr', persistence: null, flags: [], baseCps: 120, ...HTTP },
+      {
+        protocol: 'tcp',
+        family: 'inet',
+        address: '192.168.91.148',
+        port: 80,
+        fwmark: null,
+        scheduler: 'wrr',
+        persistence: null,
+        flags: [],
+        baseCps: 120,
+        ...HTTP,
+      },
       'route',
       [
         ['192.168.91.146', 80, 3],
@@ -151,7 +174,18 @@ function labTable(rng: () => number): SimService[] {
     ),
     service(
       rng,
-      { protocol: 'tcp', family: 'inet', address: '192.168.91.141', port: 80, fwmark: null, scheduler: 'wrr', persistence: 120, flags: [], baseCps: 40, ...HTTP },
+      {
+        protocol: 'tcp',
+        family: 'inet',
+        address: '192.168.91.141',
+        port: 80,
+        fwmark: null,
+        scheduler: 'wrr',
+        persistence: 120,
+        flags: [],
+        baseCps: 40,
+        ...HTTP,
+      },
       'masq',
       [
         ['192.168.81.142', 80, 1],
@@ -160,7 +194,22 @@ function labTable(rng: () => number): SimService[] {
     ),
     service(
       rng,
-      { protocol: 'udp', family: 'inet', address: '192.168.91.148', port: 53, fwmark: null, scheduler: 'rr', persistence: null, flags: [], baseCps: 80, connSeconds: 0, inPktsPerConn: 1, outPktsPerConn: 1, inBytesPerPkt: 70, outBytesPerPkt: 180 },
+      {
+        protocol: 'udp',
+        family: 'inet',
+        address: '192.168.91.148',
+        port: 53,
+        fwmark: null,
+        scheduler: 'rr',
+        persistence: null,
+        flags: [],
+        baseCps: 80,
+        connSeconds: 0,
+        inPktsPerConn: 1,
+        outPktsPerConn: 1,
+        inBytesPerPkt: 70,
+        outBytesPerPkt: 180,
+      },
       'tunnel',
       [
         ['10.10.0.21', 53, 1],
@@ -169,7 +218,19 @@ function labTable(rng: () => number): SimService[] {
     ),
     service(
       rng,
-      { protocol: 'fwmark', family: 'inet', address: '', port: 0, fwmark: 10, scheduler: 'wlc', persistence: 300, flags: [], baseCps: 30, ...HTTP, connSeconds: 6 },
+      {
+        protocol: 'fwmark',
+        family: 'inet',
+        address: '',
+        port: 0,
+        fwmark: 10,
+        scheduler: 'wlc',
+        persistence: 300,
+        flags: [],
+        baseCps: 30,
+        ...HTTP,
+        connSeconds: 6,
+      },
       'route',
       [
         ['192.168.91.146', 0, 2],
@@ -178,7 +239,19 @@ function labTable(rng: () => number): SimService[] {
     ),
     service(
       rng,
-      { protocol: 'tcp', family: 'inet6', address: '2001:db8:91::148', port: 443, fwmark: null, scheduler: 'lc', persistence: null, flags: [], baseCps: 15, ...HTTP, connSeconds: 4 },
+      {
+        protocol: 'tcp',
+        family: 'inet6',
+        address: '2001:db8:91::148',
+        port: 443,
+        fwmark: null,
+        scheduler: 'lc',
+        persistence: null,
+        flags: [],
+        baseCps: 15,
+        ...HTTP,
+        connSeconds: 4,
+      },
       'masq',
       [
         ['fd00:81::142', 443, 1],
@@ -198,7 +271,8 @@ function generatedTable(rng: () => number, services: number, perService: number)
     const specs: ServerSpec[] = [];
     for (let j = 0; j < perService; j++) {
       const spec: ServerSpec = [`172.${16 + (i >> 8)}.${i & 255}.${11 + j}`, 80, 1 + (j % 3)];
-      if (j === perService - 1 && i % 10 === 0) spec.push({ period: 90, downFor: 20, firstAt: 30 + (i % 60) });
+      if (j === perService - 1 && i % 10 === 0)
+        spec.push({ period: 90, downFor: 20, firstAt: 30 + (i % 60) });
       specs.push(spec);
     }
     out.push(
@@ -231,7 +305,9 @@ function splitProportional(n: number, shares: readonly number[]): number[] {
   const exact = shares.map((s) => (n * s) / total);
   const out = exact.map(Math.floor);
   let left = n - out.reduce((a, b) => a + b, 0);
-  const order = exact.map((e, i) => ({ i, frac: e - Math.floor(e) })).sort((a, b) => b.frac - a.frac || a.i - b.i);
+  const order = exact
+    .map((e, i) => ({ i, frac: e - Math.floor(e) }))
+    .sort((a, b) => b.frac - a.frac || a.i - b.i);
   for (const { i } of order) {
     if (left <= 0) break;
     out[i] = (out[i] ?? 0) + 1;
@@ -250,9 +326,15 @@ function schedule(svc: SimService, n: number): number[] {
   if (n <= 0 || !live.some(Boolean)) return servers.map(() => 0);
   switch (svc.scheduler) {
     case 'rr':
-      return splitProportional(n, live.map((l) => (l ? 1 : 0)));
+      return splitProportional(
+        n,
+        live.map((l) => (l ? 1 : 0)),
+      );
     case 'wrr':
-      return splitProportional(n, servers.map((s) => s.weight));
+      return splitProportional(
+        n,
+        servers.map((s) => s.weight),
+      );
     case 'lc':
     case 'wlc':
     case 'sed':
@@ -286,7 +368,10 @@ function schedule(svc: SimService, n: number): number[] {
     }
     default:
       // sh, dh, mh, lblc, lblcr: a hash of the client or destination; uneven but weight-shaped.
-      return splitProportional(n, servers.map((s) => s.weight * s.skew));
+      return splitProportional(
+        n,
+        servers.map((s) => s.weight * s.skew),
+      );
   }
 }
 
@@ -338,7 +423,11 @@ export function createDemoSource(options: DemoOptions = {}): DemoSource {
         const fresh = alloc[i] ?? 0;
         const established = s.active;
         // A dead server's connections time out quickly in the demo (the kernel would wait longer).
-        const ending = !s.healthy ? s.active : svc.connSeconds > 0 ? s.active * Math.min(1, dt / svc.connSeconds) : 0;
+        const ending = !s.healthy
+          ? s.active
+          : svc.connSeconds > 0
+            ? s.active * Math.min(1, dt / svc.connSeconds)
+            : 0;
         if (udp) {
           // IPVS counts UDP "connections" as inactive entries that expire after the UDP timeout.
           s.inactive += fresh - s.inactive * Math.min(1, dt / 300);
@@ -346,9 +435,13 @@ export function createDemoSource(options: DemoOptions = {}): DemoSource {
           s.active += fresh - ending;
           s.inactive += ending - s.inactive * Math.min(1, dt / 60);
         }
-        const inPkts = Math.round(fresh * svc.inPktsPerConn * (0.8 + 0.4 * rng()) + established * 0.5 * dt);
+        const inPkts = Math.round(
+          fresh * svc.inPktsPerConn * (0.8 + 0.4 * rng()) + established * 0.5 * dt,
+        );
         const bypass = s.forward !== 'masq';
-        const outPkts = bypass ? 0 : Math.round(fresh * svc.outPktsPerConn * (0.8 + 0.4 * rng()) + established * 0.5 * dt);
+        const outPkts = bypass
+          ? 0
+          : Math.round(fresh * svc.outPktsPerConn * (0.8 + 0.4 * rng()) + established * 0.5 * dt);
         const inBytes = Math.round(inPkts * svc.inBytesPerPkt);
         const outBytes = Math.round(outPkts * svc.outBytesPerPkt);
         s.counters.conns += fresh;
@@ -356,7 +449,13 @@ export function createDemoSource(options: DemoOptions = {}): DemoSource {
         s.counters.outPkts += outPkts;
         s.counters.inBytes += inBytes;
         s.counters.outBytes += outBytes;
-        s.lastRates = { cps: fresh / dt, inPps: inPkts / dt, outPps: outPkts / dt, inBps: inBytes / dt, outBps: outBytes / dt };
+        s.lastRates = {
+          cps: fresh / dt,
+          inPps: inPkts / dt,
+          outPps: outPkts / dt,
+          inBps: inBytes / dt,
+          outBps: outBytes / dt,
+        };
         svc.counters.conns += fresh;
         svc.counters.inPkts += inPkts;
         svc.counters.outPkts += outPkts;
@@ -384,7 +483,8 @@ export function createDemoSource(options: DemoOptions = {}): DemoSource {
       const key = serviceKey(svc);
       const rates: Rates = { cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
       const destinations = svc.servers.map((s) => {
-        for (const f of ['cps', 'inPps', 'outPps', 'inBps', 'outBps'] as const) rates[f] += s.lastRates[f];
+        for (const f of ['cps', 'inPps', 'outPps', 'inBps', 'outBps'] as const)
+          rates[f] += s.lastRates[f];
         return {
           key: destinationKey(key, s),
           address: s.address,
@@ -399,8 +499,10 @@ export function createDemoSource(options: DemoOptions = {}): DemoSource {
           health: s.healthy ? ('up' as const) : ('down' as const),
         };
       });
-      for (const f of ['conns', 'inPkts', 'outPkts', 'inBytes', 'outBytes'] as const) totals[f] += svc.counters[f];
-      for (const f of ['cps', 'inPps', 'outPps', 'inBps', 'outBps'] as const) totalRates[f] += rates[f];
+      for (const f of ['conns', 'inPkts', 'outPkts', 'inBytes', 'outBytes'] as const)
+        totals[f] += svc.counters[f];
+      for (const f of ['cps', 'inPps', 'outPps', 'inBps', 'outBps'] as const)
+        totalRates[f] += rates[f];
       return {
         key,
         protocol: svc.protocol,
@@ -416,6 +518,7 @@ export function createDemoSource(options: DemoOptions = {}): DemoSource {
         destinations,
       };
     });
+    services.sort(compareServices);
     const vips = [...new Set(sim.filter((s) => s.protocol !== 'fwmark').map((s) => s.address))];
     return {
       takenAt: startedAt + ticks * tickMs,
@@ -433,15 +536,22 @@ export function createDemoSource(options: DemoOptions = {}): DemoSource {
   }
 
   function applyOne(action: Action): void {
-    if (action.kind !== 'command') throw new Error(`the demo director does not write files (${action.path})`);
+    if (action.kind !== 'command')
+      throw new Error(`the demo director does not write files (${action.path})`);
     const argv = action.argv;
-    if (argv[0] === 'sysctl' && argv[1] === '-w' && argv[2]?.startsWith('net.ipv4.vs.expire_quiescent_template=')) {
+    if (
+      argv[0] === 'sysctl' &&
+      argv[1] === '-w' &&
+      argv[2]?.startsWith('net.ipv4.vs.expire_quiescent_template=')
+    ) {
       expireQuiescent = argv[2].endsWith('=1');
       return;
     }
     if (argv[0] === 'ipvsadm' && argv[1] === '-Z') {
-      const targets = argv.length > 2 ? [matchService(sim, argv)].filter((s): s is SimService => !!s) : sim;
-      if (argv.length > 2 && targets.length === 0) throw new Error(`no such service: ${argv.slice(2).join(' ')}`);
+      const targets =
+        argv.length > 2 ? [matchService(sim, argv)].filter((s): s is SimService => !!s) : sim;
+      if (argv.length > 2 && targets.length === 0)
+        throw new Error(`no such service: ${argv.slice(2).join(' ')}`);
       for (const svc of targets) {
         svc.counters = { ...ZERO_COUNTERS };
         for (const s of svc.servers) s.counters = { ...ZERO_COUNTERS };
@@ -452,7 +562,9 @@ export function createDemoSource(options: DemoOptions = {}): DemoSource {
       const svc = matchService(sim, argv);
       const r = argv.indexOf('-r');
       const w = argv.indexOf('-w');
-      const target = svc?.servers.find((s) => hostPort(s.address, s.port, s.family) === argv[r + 1]);
+      const target = svc?.servers.find(
+        (s) => hostPort(s.address, s.port, s.family) === argv[r + 1],
+      );
       const weight = Number(argv[w + 1]);
       if (!svc || !target || r < 0 || w < 0 || !Number.isInteger(weight)) {
         throw new Error(`no such real server: ${argv.join(' ')}`);

@@ -57,16 +57,24 @@ function destName(d: { address: string; port: number; family: 'inet' | 'inet6' }
 
 function counterColumns(c: Counters | null | undefined, exact: boolean): string {
   const v = c ?? { conns: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0 };
-  return [v.conns, v.inPkts, v.outPkts, v.inBytes, v.outBytes].map((n) => largenum(n, exact)).join('');
+  return [v.conns, v.inPkts, v.outPkts, v.inBytes, v.outBytes]
+    .map((n) => largenum(n, exact))
+    .join('');
 }
 
 function title(kind: 'stats' | 'rate'): string {
-  const cols = kind === 'stats' ? ['Conns', 'InPkts', 'OutPkts', 'InBytes', 'OutBytes'] : ['CPS', 'InPPS', 'OutPPS', 'InBPS', 'OutBPS'];
+  const cols =
+    kind === 'stats'
+      ? ['Conns', 'InPkts', 'OutPkts', 'InBytes', 'OutBytes']
+      : ['CPS', 'InPPS', 'OutPPS', 'InBPS', 'OutBPS'];
   return `${'Prot LocalAddress:Port'.padEnd(33)} ${cols.map((c) => c.padStart(8)).join(' ')}\n  -> RemoteAddress:Port\n`;
 }
 
 /** `ipvsadm -Ln`. */
-export function formatIpvsadmList(snapshot: Pick<Snapshot, 'services'>, o: ListingOptions = {}): string {
+export function formatIpvsadmList(
+  snapshot: Pick<Snapshot, 'services'>,
+  o: ListingOptions = {},
+): string {
   let out = versionLine(o);
   out += 'Prot LocalAddress:Port Scheduler Flags\n';
   out += '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n';
@@ -90,12 +98,16 @@ export function formatIpvsadmList(snapshot: Pick<Snapshot, 'services'>, o: Listi
 }
 
 /** `ipvsadm -Ln --stats [--exact]`. */
-export function formatIpvsadmStats(snapshot: Pick<Snapshot, 'services'>, o: ListingOptions = {}): string {
+export function formatIpvsadmStats(
+  snapshot: Pick<Snapshot, 'services'>,
+  o: ListingOptions = {},
+): string {
   const exact = o.exact ?? true;
   let out = versionLine(o) + title('stats');
   for (const s of snapshot.services) {
     out += `${svcName(s).padEnd(33)}${counterColumns(s.counters, exact)}\n`;
-    for (const d of s.destinations) out += `  -> ${destName(d).padEnd(28)}${counterColumns(d.counters, exact)}\n`;
+    for (const d of s.destinations)
+      out += `  -> ${destName(d).padEnd(28)}${counterColumns(d.counters, exact)}\n`;
   }
   return out;
 }
@@ -103,7 +115,10 @@ export function formatIpvsadmStats(snapshot: Pick<Snapshot, 'services'>, o: List
 const noRates: Rates = { cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
 
 /** `ipvsadm -Ln --rate [--exact]`, from each entry's kernelRates. */
-export function formatIpvsadmRate(snapshot: Pick<Snapshot, 'services'>, o: ListingOptions = {}): string {
+export function formatIpvsadmRate(
+  snapshot: Pick<Snapshot, 'services'>,
+  o: ListingOptions = {},
+): string {
   const exact = o.exact ?? true;
   let out = versionLine(o) + title('rate');
   const int = (n: number) => Math.max(0, Math.round(n));
@@ -119,7 +134,8 @@ export function formatIpvsadmRate(snapshot: Pick<Snapshot, 'services'>, o: Listi
   return out;
 }
 
-const hex = (n: number, width: number) => Math.max(0, Math.floor(n)).toString(16).toUpperCase().padStart(width, '0');
+const hex = (n: number, width: number) =>
+  Math.max(0, Math.floor(n)).toString(16).toUpperCase().padStart(width, '0');
 
 function hexIpv4(address: string): string {
   return ipaddr.IPv4.parse(address)
@@ -135,24 +151,35 @@ function fullIpv6(address: string): string {
 }
 
 function procAddress(address: string, port: number, family: 'inet' | 'inet6'): string {
-  return family === 'inet6' ? `[${fullIpv6(address)}]:${hex(port, 4)}` : `${hexIpv4(address)}:${hex(port, 4)}`;
+  return family === 'inet6'
+    ? `[${fullIpv6(address)}]:${hex(port, 4)}`
+    : `${hexIpv4(address)}:${hex(port, 4)}`;
 }
 
 /** /proc/net/ip_vs (ip_vs_info_seq_show). */
-export function formatProcIpVs(snapshot: Pick<Snapshot, 'services'>, o: ListingOptions = {}): string {
+export function formatProcIpVs(
+  snapshot: Pick<Snapshot, 'services'>,
+  o: ListingOptions = {},
+): string {
   let out = versionLine(o);
   out += 'Prot LocalAddress:Port Scheduler Flags\n';
   out += '  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n';
   for (const s of snapshot.services) {
     const ops = s.flags.includes('ops') ? 'ops ' : '';
     if (s.protocol === 'fwmark') out += `FWM  ${hex(s.fwmark ?? 0, 8)} ${s.scheduler} ${ops}`;
-    else if (s.family === 'inet6') out += `${s.protocol.toUpperCase()}  ${procAddress(s.address, s.port, s.family)} ${s.scheduler} `;
-    else out += `${s.protocol.toUpperCase()}  ${procAddress(s.address, s.port, s.family)} ${s.scheduler} ${ops} `;
+    else if (s.family === 'inet6')
+      out += `${s.protocol.toUpperCase()}  ${procAddress(s.address, s.port, s.family)} ${s.scheduler} `;
+    else
+      out += `${s.protocol.toUpperCase()}  ${procAddress(s.address, s.port, s.family)} ${s.scheduler} ${ops} `;
     if (s.persistence !== null) {
       // The mask goes through ntohl(); an IPv6 service stores a prefix length there (128), which a
       // little-endian host prints as 80000000.
       const mask =
-        s.family === 'inet6' ? '80000000' : s.persistenceMask ? hexIpv4(s.persistenceMask) : 'FFFFFFFF';
+        s.family === 'inet6'
+          ? '80000000'
+          : s.persistenceMask
+            ? hexIpv4(s.persistenceMask)
+            : 'FFFFFFFF';
       out += `persistent ${s.persistence} ${mask}\n`;
     } else {
       out += '\n';

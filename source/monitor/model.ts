@@ -170,7 +170,9 @@ export function forwardMode(f: ForwardMethod): string {
  * DR and TUN replies go from the real server straight to the client, so the director counts no
  * outgoing packets for them: the screen explains the zeros instead of letting them look broken.
  */
-export function hasBypassReplies(services: readonly ServiceSnapshot[]): boolean {
+export function hasBypassReplies(
+  services: readonly { destinations: readonly { forward: ForwardMethod }[] }[],
+): boolean {
   return services.some((s) =>
     s.destinations.some((d) => d.forward === 'route' || d.forward === 'tunnel'),
   );

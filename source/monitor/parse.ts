@@ -241,7 +241,7 @@ export function parseIpvsadmListing(text: string): ParsedTable {
   for (const raw of text.split('\n')) {
     const line = raw.trimEnd();
     if (!line.trim()) continue;
-    const version = VERSION_LINE.exec(line);
+    const version = line.startsWith('IP Virtual Server') ? VERSION_LINE.exec(line) : null;
     if (version) {
       table.version = version[1] ?? null;
       table.tableSize = Number(version[2]);
@@ -357,7 +357,7 @@ export function parseProcIpVs(text: string): ParsedTable {
   for (const raw of text.split('\n')) {
     const line = raw.trimEnd();
     if (!line.trim()) continue;
-    const version = VERSION_LINE.exec(line);
+    const version = line.startsWith('IP Virtual Server') ? VERSION_LINE.exec(line) : null;
     if (version) {
       table.version = version[1] ?? null;
       table.tableSize = Number(version[2]);
@@ -430,7 +430,8 @@ export function parseProcIpVs(text: string): ParsedTable {
         service.persistence = Number(flagWords[++i]);
         const mask = flagWords[++i] ?? '';
         // For IPv6 the kernel prints a prefix length through ntohl(); only IPv4 masks mean anything.
-        service.persistenceMask = service.family === 'inet' ? ipv4Mask(mask) : null;
+        const ipv4 = service.family === 'inet' ? ipv4Mask(mask) : null;
+        if (ipv4) service.persistenceMask = ipv4;
       }
     }
     table.services.push(service);

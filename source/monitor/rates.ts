@@ -133,9 +133,16 @@ export function computeRates(prev: Snapshot | null, next: Snapshot): RatedSnapsh
   return { ...next, services, totalRates, intervalMs: dtMs };
 }
 
-/** Sparkline samples per key (destination and service keys, and TOTAL_KEY), oldest first. */
-export type History = ReadonlyMap<string, readonly number[]>;
+/**
+ * Sparkline samples: one map per reading (oldest first, at most HISTORY_LENGTH), from destination,
+ * service and TOTAL_KEY keys to the metric. A frame per reading rather than an array per key, so a
+ * reading of a thousand servers allocates one map instead of copying a thousand arrays.
+ */
+export interface History {
+  readonly frames: readonly ReadonlyMap<string, number>[];
+}
 
+export const EMPTY_HISTORY: History = { frames: [] };
 export const HISTORY_LENGTH = 60;
 export const TOTAL_KEY = '*';
 
@@ -143,39 +150,35 @@ export const TOTAL_KEY = '*';
 export type HistoryMetric = (rates: Rates) => number;
 const cpsMetric: HistoryMetric = (r) => r.cps;
 
-function pushOne(
-  history: History,
-  out: Map<string, readonly number[]>,
-  key: string,
-  value: number | null,
-  length: number,
-) {
-  const old = history.get(key) ?? [];
-  if (value === null) {
-    out.set(key, old);
-    return;
-  }
-  const next = old.length >= length ? old.slice(old.length - length + 1) : old.slice();
-  next.push(value);
-  out.set(key, next);
-}
-
-/**
- * Add one sample per destination and service (keys no longer in the table are dropped, so a long
- * session does not grow). A reading without rates keeps the history as it was.
- */
+/** Add one reading. An entry without rates is NaN: it keeps its place but draws nothing. */
 export function pushHistory(
   history: History,
   rated: RatedSnapshot,
   length: number = HISTORY_LENGTH,
   metric: HistoryMetric = cpsMetric,
 ): History {
-  const out = new Map<string, readonly number[]>();
+  const frame = new Map<string, number>();
   for (const s of rated.services) {
-    pushOne(history, out, s.key, s.rates ? metric(s.rates) : null, length);
-    for (const d of s.destinations)
-      pushOne(history, out, d.key, d.rates ? metric(d.rates) : null, length);
+    frame.set(s.key, s.rates ? metric(s.rates) : Number.NaN);
+    for (const d of s.destinations) frame.set(d.key, d.rates ? metric(d.rates) : Number.NaN);
   }
-  pushOne(history, out, TOTAL_KEY, rated.totalRates ? metric(rated.totalRates) : null, length);
+  frame.set(TOTAL_KEY, rated.totalRates ? metric(rated.totalRates) : Number.NaN);
+  const kept =
+    history.frames.length >= length
+      ? history.frames.slice(history.frames.length - length + 1)
+      : history.frames.slice();
+  kept.push(frame);
+  return { frames: kept };
+}
+
+/** A key's samples, oldest first; none when the key is not in the latest reading (it left). */
+export function historyOf(history: History, key: string): number[] {
+  const last = history.frames[history.frames.length - 1];
+  if (!last?.has(key)) return [];
+  const out: number[] = [];
+  for (const frame of history.frames) {
+    const v = frame.get(key);
+    if (v !== undefined && !Number.isNaN(v)) out.push(v);
+  }
   return out;
 }

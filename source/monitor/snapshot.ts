@@ -37,11 +37,12 @@ function indexServices(table: ParsedTable | null | undefined): Map<string, Parse
   return out;
 }
 
-function findDestination<T extends { address: string; port: number }>(
+function indexDestinations<T extends { address: string; port: number }>(
   list: readonly T[] | undefined,
-  d: { address: string; port: number },
-): T | undefined {
-  return list?.find((x) => x.address === d.address && x.port === d.port);
+): Map<string, T> {
+  const out = new Map<string, T>();
+  for (const d of list ?? []) out.set(`${d.address}|${d.port}`, d);
+  return out;
 }
 
 /**
@@ -56,9 +57,11 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
     const key = serviceKey(ps);
     const st = stats.get(key);
     const rt = rates.get(key);
+    const statDests = indexDestinations(st?.destinations);
+    const rateDests = indexDestinations(rt?.destinations);
     const destinations: DestinationSnapshot[] = ps.destinations.map((pd) => {
-      const sd = findDestination(st?.destinations, pd);
-      const rd = findDestination(rt?.destinations, pd);
+      const sd = statDests.get(`${pd.address}|${pd.port}`);
+      const rd = rateDests.get(`${pd.address}|${pd.port}`);
       const d: DestinationSnapshot = {
         key: destinationKey(key, pd),
         address: pd.address,

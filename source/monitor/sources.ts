@@ -61,7 +61,10 @@ export async function checkIpvsAvailable(machine: Machine): Promise<IpvsAvailabi
     missing.push('ipvsadm is not installed (yum/dnf/apt install ipvsadm).');
   }
   if (missing.length === 0) return { ok: true };
-  return { ok: false, message: `Cannot monitor IPVS on this host:\n  ${missing.join('\n  ')}\n${DEMO_HINT}` };
+  return {
+    ok: false,
+    message: `Cannot monitor IPVS on this host:\n  ${missing.join('\n  ')}\n${DEMO_HINT}`,
+  };
 }
 
 function firstLine(r: RunResult): string {
@@ -69,8 +72,12 @@ function firstLine(r: RunResult): string {
 }
 
 function ipvsadmWarning(r: RunResult, uid: number): string {
-  if (r.notFound) return 'ipvsadm is not installed: per-server traffic is unknown (install ipvsadm).';
-  if (/permission denied|must be root|operation not permitted/i.test(`${r.stderr}${r.stdout}`) || uid !== 0) {
+  if (r.notFound)
+    return 'ipvsadm is not installed: per-server traffic is unknown (install ipvsadm).';
+  if (
+    /permission denied|must be root|operation not permitted/i.test(`${r.stderr}${r.stdout}`) ||
+    uid !== 0
+  ) {
     return 'ipvsadm needs root for traffic counters: run the monitor with sudo.';
   }
   if (r.timedOut) return 'ipvsadm timed out: traffic counters are missing from this reading.';
@@ -83,7 +90,9 @@ async function localAddresses(machine: Machine): Promise<Set<string> | null> {
   const json = await machine.run(['ip', '-j', 'addr', 'show'], { timeoutMs: 5000 });
   if (json.exitCode === 0) {
     try {
-      return new Set(parseIpJsonAddr(json.stdout).flatMap((n) => n.addresses.map((a) => norm(a.address))));
+      return new Set(
+        parseIpJsonAddr(json.stdout).flatMap((n) => n.addresses.map((a) => norm(a.address))),
+      );
     } catch {
       // Old iproute2 ignores -j and prints text: fall through.
     }
@@ -102,7 +111,9 @@ async function localAddresses(machine: Machine): Promise<Set<string> | null> {
 }
 
 async function keepalivedRunning(machine: Machine): Promise<boolean> {
-  const systemctl = await machine.run(['systemctl', 'is-active', '--quiet', 'keepalived'], { timeoutMs: 5000 });
+  const systemctl = await machine.run(['systemctl', 'is-active', '--quiet', 'keepalived'], {
+    timeoutMs: 5000,
+  });
   if (!systemctl.notFound) return systemctl.exitCode === 0;
   // No systemd (containers, some labs): keepalived's pid file, if its process still exists.
   for (const path of ['/run/keepalived.pid', '/var/run/keepalived.pid']) {
@@ -116,14 +127,23 @@ async function keepalivedRunning(machine: Machine): Promise<boolean> {
  * MASTER when keepalived runs and this host holds a service VIP; BACKUP when keepalived runs
  * without one; none when keepalived does not run (a single director owns its VIPs by hand).
  */
-export function vrrpState(keepalived: boolean, vips: readonly string[], present: readonly string[]): VrrpState {
+export function vrrpState(
+  keepalived: boolean,
+  vips: readonly string[],
+  present: readonly string[],
+): VrrpState {
   if (!keepalived) return 'none';
   if (vips.length === 0) return 'unknown';
   return present.length > 0 ? 'MASTER' : 'BACKUP';
 }
 
 function serviceVips(services: readonly ServiceSnapshot[], extra: readonly string[]): string[] {
-  return [...new Set([...services.filter((s) => s.protocol !== 'fwmark').map((s) => s.address), ...extra])];
+  return [
+    ...new Set([
+      ...services.filter((s) => s.protocol !== 'fwmark').map((s) => s.address),
+      ...extra,
+    ]),
+  ];
 }
 
 /**
@@ -146,8 +166,12 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
     const vips = serviceVips(services, options.vips ?? []);
     const vipKey = vips.join(' ');
     const t = now();
-    if (director && director.vips === vipKey && t - director.at < directorRefreshMs) return director.state;
-    const [keepalived, addresses] = await Promise.all([keepalivedRunning(machine), localAddresses(machine)]);
+    if (director && director.vips === vipKey && t - director.at < directorRefreshMs)
+      return director.state;
+    const [keepalived, addresses] = await Promise.all([
+      keepalivedRunning(machine),
+      localAddresses(machine),
+    ]);
     const present = addresses ? vips.filter((v) => addresses.has(v)) : [];
     const state: DirectorState = {
       vrrp: addresses ? vrrpState(keepalived, vips, present) : keepalived ? 'unknown' : 'none',
@@ -190,7 +214,9 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
         machine.readFile(PROC_IP_VS),
         machine.run(['ipvsadm', '-Ln', '--stats', '--exact'], { timeoutMs: IPVSADM_TIMEOUT_MS }),
         machine.readFile(PROC_IP_VS_STATS),
-        wantRate ? machine.run(['ipvsadm', '-Ln', '--rate', '--exact'], { timeoutMs: IPVSADM_TIMEOUT_MS }) : null,
+        wantRate
+          ? machine.run(['ipvsadm', '-Ln', '--rate', '--exact'], { timeoutMs: IPVSADM_TIMEOUT_MS })
+          : null,
         machine.readFile(PROC_EXPIRE_QUIESCENT),
         host === null ? machine.readFile('/proc/sys/kernel/hostname') : null,
       ]);

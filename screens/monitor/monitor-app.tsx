@@ -1,0 +1,113 @@
+import { useApp, useInput, useStdout } from 'ink';
+import { useEffect, useReducer, useRef, useState } from 'react';
+import type { MonitorSource } from '../../source/monitor/source-types.js';
+import type { Action } from '../../source/plan/step.js';
+import { MonitorView } from './monitor-view.js';
+import { initialState, monitorReducer } from './reducer.js';
+
+/**
+ * The live monitor: reads `source` every `intervalMs`, draws MonitorView, maps keys to reducer
+ * events, and hands changes to `onAction` (the core's executor). Without onAction it only watches.
+ */
+
+export interface MonitorAppProps {
+  source: MonitorSource;
+  intervalMs: number;
+  exact?: boolean;
+  onAction?: (actions: Action[], description: string) => Promise<void>;
+  /** Lab file weights by destination key, for `r`. */
+  labWeights?: Record<string, number>;
+  /** Terminal size; taken from stdout (and its resize events) when absent. */
+  rows?: number;
+  columns?: number;
+  onExit?: () => void;
+}
+
+export function MonitorApp(props: MonitorAppProps) {
+  const { source, intervalMs, exact = false, onAction, onExit } = props;
+  const { exit } = useApp();
+  const { stdout } = useStdout();
+  const [size, setSize] = useState(() => ({
+    rows: props.rows ?? stdout.rows ?? 24,
+    columns: props.columns ?? stdout.columns ?? 80,
+  }));
+  const [state, dispatch] = useReducer(
+    monitorReducer,
+    { labWeights: props.labWeights ?? {}, readOnly: !onAction, terminalRows: size.rows },
+    initialState,
+  );
+  const [refresh, setRefresh] = useState(0);
+
+  useEffect(() => {
+    if (props.rows !== undefined && props.columns !== undefined) return;
+    const onResize = () =>
+      setSize({
+        rows: props.rows ?? stdout.rows ?? 24,
+        columns: props.columns ?? stdout.columns ?? 80,
+      });
+    stdout.on('resize', onResize);
+    return () => {
+      stdout.off('resize', onResize);
+    };
+  }, [stdout, props.rows, props.columns]);
+
+  useEffect(() => {
+    dispatch({ type: 'terminal', rows: size.rows });
+  }, [size.rows]);
+
+  // Poll: the next read is scheduled after the previous one finished, so a slow ipvsadm never
+  // piles up processes.
+  useEffect(() => {
+    if (state.paused) return;
+    let cancelled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const tick = async () => {
+      try {
+        const snapshot = await source.read();
+        if (!cancelled) dispatch({ type: 'sample', snapshot });
+      } catch (error) {
+        if (!cancelled)
+          dispatch({
+            type: 'source-error',
+            message: error instanceof Error ? error.message : String(error),
+          });
+      }
+      if (!cancelled) timer = setTimeout(() => void tick(), intervalMs);
+    };
+    void tick();
+    return () => {
+      cancelled = true;
+      if (timer) clearTimeout(timer);
+    };
+  }, [source, intervalMs, state.paused, refresh]);
+
+  // Run each request once, then read again at once so the change shows without waiting a tick.
+  const started = useRef(0);
+  useEffect(() => {
+    const request = state.request;
+    if (!request || !onAction || started.current === request.id) return;
+    started.current = request.id;
+    onAction(request.actions, request.description).then(
+      () => {
+        dispatch({ type: 'request-done', id: request.id });
+        setRefresh((n) => n + 1);
+      },
+      (error: unknown) =>
+        dispatch({
+          type: 'request-failed',
+          id: request.id,
+          message: error instanceof Error ? error.message : String(error),
+        }),
+    );
+  }, [state.request, onAction]);
+
+  useInput((input, key) => dispatch({ type: 'key', input, key }));
+
+  useEffect(() => {
+    if (!state.quit) return;
+    onExit?.();
+    exit();
+  }, [state.quit, onExit, exit]);
+
+  return <MonitorView state={state} columns={size.columns} exact={exact} intervalMs={intervalMs} />;
+}

@@ -1,0 +1,426 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  formatIpvsadmList,
+  formatIpvsadmRate,
+  formatIpvsadmStats,
+  formatProcIpVs,
+  formatProcIpVsStats,
+  largenum,
+} from '../../source/monitor/format-ipvsadm.js';
+import { destinationKey, serviceKey, type ServiceSnapshot } from '../../source/monitor/model.js';
+import {
+  canonicalIpv6,
+  hexToIpv4,
+  parseIpvsadmList,
+  parseIpvsadmListing,
+  parseIpvsadmRate,
+  parseIpvsadmStats,
+  parseIpvsNumber,
+  parseProcIpVs,
+  parseProcIpVsStats,
+  splitHostPort,
+} from '../../source/monitor/parse.js';
+import { buildSnapshot } from '../../source/monitor/snapshot.js';
+import { fixture } from './helpers.js';
+
+const EL7 = 'el7-ipvsadm-1.27/';
+const DEB = 'debian12-ipvsadm-1.31/';
+const director = { vrrp: 'none' as const, keepalived: false, vipsPresent: [] };
+
+describe('small parsers', () => {
+  it('reads the kernel hex addresses and ports', () => {
+    expect(hexToIpv4('C0A85B94')).toBe('192.168.91.148');
+    expect(hexToIpv4('0A00000B')).toBe('10.0.0.11');
+    expect(splitHostPort('C0A85B94:0050', true)).toEqual({
+      address: '192.168.91.148',
+      port: 80,
+      family: 'inet',
+    });
+    expect(splitHostPort('[2001:0db8:0091:0000:0000:0000:0000:0148]:01BB', true)).toEqual({
+      address: '2001:db8:91::148',
+      port: 443,
+      family: 'inet6',
+    });
+    expect(splitHostPort('[fd00:81::142]:80', false)).toEqual({
+      address: 'fd00:81::142',
+      port: 80,
+      family: 'inet6',
+    });
+    expect(splitHostPort('300.1.1.1:80', false)).toBeNull();
+    expect(splitHostPort('10.0.0.1:99999', false)).toBeNull();
+  });
+
+  it('writes IPv6 the way inet_ntop does, so /proc and ipvsadm agree', () => {
+    expect(canonicalIpv6('2001:0DB8:0000:0000:0000:0000:0000:0001')).toBe('2001:db8::1');
+    expect(canonicalIpv6('2001:db8:0:1:0:0:0:1')).toBe('2001:db8:0:1::1');
+  });
+
+  it('reads exact and rounded print_largenum numbers', () => {
+    expect(parseIpvsNumber('1224067521')).toEqual({ value: 1224067521, approximate: false });
+    expect(parseIpvsNumber('1224M')).toEqual({ value: 1224e6, approximate: true });
+    expect(parseIpvsNumber('2188G')).toEqual({ value: 2188e9, approximate: true });
+    expect(parseIpvsNumber('12x')).toBeNull();
+    expect(largenum(99_999_999, false)).toBe(' 99999999');
+    expect(largenum(100_000_000, false)).toBe('  100000K');
+    expect(largenum(1224067521, true)).toBe(' 1224067521');
+  });
+});
+
+describe('ipvsadm 1.27 on EL7 (the seed lab)', () => {
+  it('parses -Ln: NAT persistent, DR, TUN, UDP and a fwmark service with a mask', () => {
+    const t = parseIpvsadmList(fixture(`${EL7}ipvsadm-Ln.txt`));
+    expect(t.unparsed).toEqual([]);
+    expect(t.version).toBe('1.2.1');
+    expect(t.tableSize).toBe(4096);
+    expect(t.services.map(serviceKey)).toEqual([
+      'tcp:192.168.91.141:80',
+      'tcp:192.168.91.148:80',
+      'tcp:192.168.91.150:80',
+      'udp:192.168.91.148:53',
+      'fwmark:1',
+    ]);
+    const [nat, dr, tun, , fwm] = t.services;
+    expect(nat).toMatchObject({ scheduler: 'wrr', persistence: 120, flags: [] });
+    expect(nat?.destinations[0]).toEqual({
+      address: '192.168.81.142',
+      port: 80,
+      family: 'inet',
+      forward: 'masq',
+      weight: 1,
+      activeConns: 12,
+      inactiveConns: 148,
+    });
+    expect(dr?.persistence).toBeNull();
+    expect(dr?.destinations.map((d) => d.forward)).toEqual(['route', 'route']);
+    expect(tun?.destinations.map((d) => [d.forward, d.weight])).toEqual([
+      ['tunnel', 1],
+      ['tunnel', 2],
+    ]);
+    expect(fwm).toMatchObject({
+      protocol: 'fwmark',
+      fwmark: 1,
+      scheduler: 'wlc',
+      persistence: 300,
+      persistenceMask: '255.255.255.0',
+    });
+    expect(fwm?.destinations[1]).toMatchObject({ address: '192.168.91.147', port: 0, weight: 0 });
+  });
+
+  it('parses --stats --exact, including 10-digit byte counters', () => {
+    const t = parseIpvsadmStats(fixture(`${EL7}ipvsadm-Ln-stats-exact.txt`));
+    expect(t.unparsed).toEqual([]);
+    expect(t.approximate).toBe(false);
+    const dr = t.services[1];
+    expect(dr?.counters).toEqual({
+      conns: 2567818,
+      inPkts: 18010956,
+      outPkts: 0,
+      inBytes: 1224067521,
+      outBytes: 0,
+    });
+    expect(dr?.destinations[0]?.counters).toEqual({
+      conns: 1283911,
+      inPkts: 9012844,
+      outPkts: 0,
+      inBytes: 612477203,
+      outBytes: 0,
+    });
+    expect(t.services[4]?.destinations[1]?.counters?.conns).toBe(187024);
+  });
+
+  it('parses --stats without --exact and says the numbers are rounded', () => {
+    const t = parseIpvsadmStats(fixture(`${EL7}ipvsadm-Ln-stats.txt`));
+    expect(t.approximate).toBe(true);
+    expect(t.services[1]?.counters?.inBytes).toBe(1224e6);
+    expect(t.services[0]?.destinations[0]?.counters?.outBytes).toBe(402216e3);
+  });
+
+  it('parses --rate --exact', () => {
+    const t = parseIpvsadmRate(fixture(`${EL7}ipvsadm-Ln-rate-exact.txt`));
+    expect(t.unparsed).toEqual([]);
+    expect(t.services[0]?.rates).toEqual({
+      cps: 27,
+      inPps: 192,
+      outPps: 168,
+      inBps: 15764,
+      outBps: 233515,
+    });
+    expect(t.services[0]?.destinations[1]?.rates).toEqual({
+      cps: 13,
+      inPps: 95,
+      outPps: 83,
+      inBps: 7803,
+      outBps: 115391,
+    });
+  });
+
+  it('parses /proc/net/ip_vs into the same table as ipvsadm -Ln', () => {
+    const proc = parseProcIpVs(fixture(`${EL7}proc-net-ip_vs.txt`));
+    const list = parseIpvsadmList(fixture(`${EL7}ipvsadm-Ln.txt`));
+    expect(proc.unparsed).toEqual([]);
+    expect(proc.services).toEqual(list.services);
+  });
+
+  it('parses /proc/net/ip_vs_stats (hex)', () => {
+    expect(parseProcIpVsStats(fixture(`${EL7}proc-net-ip_vs_stats.txt`))).toEqual({
+      totals: {
+        conns: 0x31aa58,
+        inPkts: 0x14b84b2,
+        outPkts: 0x8d531,
+        inBytes: 0x5954c5d5,
+        outBytes: 0x2fe4c9b7,
+      },
+      rates: { cps: 0x83, inPps: 0x357, outPps: 0xa8, inBps: 0xefb0, outBps: 0x3902b },
+    });
+    expect(parseProcIpVsStats('nonsense')).toBeNull();
+  });
+});
+
+describe('ipvsadm 1.31 on Debian 12 / EL9', () => {
+  it('parses scheduler flags, ops, IPv6 services and IPv6 fwmark services', () => {
+    const t = parseIpvsadmList(fixture(`${DEB}ipvsadm-Ln.txt`));
+    expect(t.unparsed).toEqual([]);
+    expect(t.services.map(serviceKey)).toEqual([
+      'tcp:203.0.113.10:443',
+      'udp:203.0.113.10:53',
+      'tcp:[2001:db8:91::148]:80',
+      'fwmark6:10',
+    ]);
+    expect(t.services[0]).toMatchObject({
+      scheduler: 'sh',
+      flags: ['sh-fallback', 'sh-port'],
+      persistence: null,
+    });
+    expect(t.services[0]?.destinations[2]).toMatchObject({
+      address: '10.0.0.13',
+      forward: 'tunnel',
+      weight: 2,
+      activeConns: 70,
+    });
+    expect(t.services[1]).toMatchObject({ scheduler: 'rr', flags: ['ops'] });
+    expect(t.services[2]).toMatchObject({
+      family: 'inet6',
+      address: '2001:db8:91::148',
+      port: 80,
+      persistence: 600,
+    });
+    expect(t.services[2]?.destinations[0]).toMatchObject({
+      address: 'fd00:81::142',
+      family: 'inet6',
+      forward: 'masq',
+      weight: 3,
+    });
+    expect(t.services[3]).toMatchObject({
+      protocol: 'fwmark',
+      family: 'inet6',
+      fwmark: 10,
+      scheduler: 'lc',
+    });
+  });
+
+  it('parses 64-bit counters past 2^32 and IPv6 names that overflow the columns', () => {
+    const t = parseIpvsadmStats(fixture(`${DEB}ipvsadm-Ln-stats-exact.txt`));
+    expect(t.unparsed).toEqual([]);
+    expect(t.services[0]?.counters).toEqual({
+      conns: 3646183253,
+      inPkts: 25618696042,
+      outPkts: 0,
+      inBytes: 2188062572121,
+      outBytes: 0,
+    });
+    expect(t.services[3]?.destinations[1]?.counters?.inBytes).toBe(10731877);
+    const rounded = parseIpvsadmStats(fixture(`${DEB}ipvsadm-Ln-stats.txt`));
+    expect(rounded.services[0]?.counters?.inBytes).toBe(2188e9);
+  });
+
+  it('reads /proc/net/ip_vs with full-length IPv6 and infers the fwmark family from its servers', () => {
+    const proc = parseProcIpVs(fixture(`${DEB}proc-net-ip_vs.txt`));
+    const list = parseIpvsadmList(fixture(`${DEB}ipvsadm-Ln.txt`));
+    expect(proc.unparsed).toEqual([]);
+    // /proc cannot show scheduler flags (sh-port) or the persistence engine; the rest matches.
+    const strip = (t: typeof list) =>
+      t.services.map((s) => ({ ...s, flags: s.flags?.filter((f) => f === 'ops') }));
+    expect(strip(proc)).toEqual(strip(list));
+  });
+
+  it('joins the table, the stats and the rates into one snapshot', () => {
+    const snap = buildSnapshot({
+      takenAt: 0,
+      host: 'h',
+      source: 'fixture',
+      table: parseProcIpVs(fixture(`${DEB}proc-net-ip_vs.txt`)),
+      stats: parseIpvsadmStats(fixture(`${DEB}ipvsadm-Ln-stats-exact.txt`)),
+      rates: parseIpvsadmRate(fixture(`${DEB}ipvsadm-Ln-rate-exact.txt`)),
+      ipvsStats: parseProcIpVsStats(fixture(`${DEB}proc-net-ip_vs_stats.txt`)),
+      director,
+    });
+    const all = snap.services.flatMap((s) => s.destinations);
+    expect(all).toHaveLength(9);
+    expect(all.every((d) => d.counters !== null && d.kernelRates)).toBe(true);
+    const v6 = snap.services.find((s) => s.key === 'tcp:[2001:db8:91::148]:80');
+    expect(v6?.destinations[0]?.key).toBe(
+      destinationKey('tcp:[2001:db8:91::148]:80', {
+        address: 'fd00:81::142',
+        port: 80,
+        family: 'inet6',
+      }),
+    );
+    expect(v6?.destinations[0]?.counters?.outBytes).toBe(612287341);
+    expect(snap.totals?.conns).toBe(0xd9bb4a1c);
+  });
+});
+
+describe('format and parse agree', () => {
+  for (const dir of [EL7, DEB]) {
+    it(`reprints the ${dir} fixtures byte for byte`, () => {
+      const table = parseIpvsadmList(fixture(`${dir}ipvsadm-Ln.txt`));
+      const snap = buildSnapshot({
+        takenAt: 0,
+        host: 'h',
+        source: 'fixture',
+        table,
+        stats: parseIpvsadmStats(fixture(`${dir}ipvsadm-Ln-stats-exact.txt`)),
+        rates: parseIpvsadmRate(fixture(`${dir}ipvsadm-Ln-rate-exact.txt`)),
+        director,
+      });
+      expect(formatIpvsadmList(snap)).toBe(fixture(`${dir}ipvsadm-Ln.txt`));
+      expect(formatIpvsadmStats(snap, { exact: true })).toBe(
+        fixture(`${dir}ipvsadm-Ln-stats-exact.txt`),
+      );
+      expect(formatIpvsadmStats(snap, { exact: false })).toBe(
+        fixture(`${dir}ipvsadm-Ln-stats.txt`),
+      );
+      expect(formatIpvsadmRate(snap, { exact: true })).toBe(
+        fixture(`${dir}ipvsadm-Ln-rate-exact.txt`),
+      );
+      expect(formatProcIpVs(snap)).toBe(fixture(`${dir}proc-net-ip_vs.txt`));
+      const stats = parseProcIpVsStats(fixture(`${dir}proc-net-ip_vs_stats.txt`));
+      expect(stats && formatProcIpVsStats(stats.totals, stats.rates)).toBe(
+        fixture(`${dir}proc-net-ip_vs_stats.txt`),
+      );
+    });
+  }
+
+  it('round-trips any table through every format (property)', () => {
+    const octet = fc.integer({ min: 0, max: 255 });
+    const ipv4 = fc.tuple(octet, octet, octet, octet).map((o) => o.join('.'));
+    const ipv6 = fc
+      .array(fc.integer({ min: 0, max: 0xffff }), { minLength: 8, maxLength: 8 })
+      .map((g) => canonicalIpv6(g.map((x) => x.toString(16)).join(':')));
+    const counter = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
+    const counters = fc.record({
+      conns: counter,
+      inPkts: counter,
+      outPkts: counter,
+      inBytes: counter,
+      outBytes: counter,
+    });
+    const service = fc
+      .record({
+        family: fc.constantFrom('inet' as const, 'inet6' as const),
+        protocol: fc.constantFrom('tcp' as const, 'udp' as const, 'fwmark' as const),
+        port: fc.integer({ min: 0, max: 65535 }),
+        fwmark: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        scheduler: fc.constantFrom('rr', 'wrr', 'lc', 'wlc', 'sh', 'mh'),
+        persistence: fc.option(fc.integer({ min: 1, max: 2678400 }), { nil: null }),
+        counters,
+        v4: ipv4,
+        v6: ipv6,
+        dests: fc.array(
+          fc.record({
+            v4: ipv4,
+            v6: ipv6,
+            port: fc.integer({ min: 0, max: 65535 }),
+            weight: fc.integer({ min: 0, max: 65535 }),
+            forward: fc.constantFrom('masq' as const, 'route' as const, 'tunnel' as const),
+            active: fc.nat(),
+            inactive: fc.nat(),
+            counters,
+          }),
+          { maxLength: 4 },
+        ),
+      })
+      .map((r): ServiceSnapshot => {
+        const base = {
+          protocol: r.protocol,
+          family: r.family,
+          address: r.protocol === 'fwmark' ? '' : r.family === 'inet6' ? r.v6 : r.v4,
+          port: r.protocol === 'fwmark' ? 0 : r.port,
+          fwmark: r.protocol === 'fwmark' ? r.fwmark : null,
+        };
+        const key = serviceKey(base);
+        const seen = new Set<string>();
+        const destinations = r.dests
+          .map((d) => ({
+            address: r.family === 'inet6' ? d.v6 : d.v4,
+            port: d.port,
+            family: r.family,
+            d,
+          }))
+          .filter((d) => !seen.has(`${d.address}|${d.port}`) && seen.add(`${d.address}|${d.port}`))
+          .map(({ address, port, family, d }) => ({
+            key: destinationKey(key, { address, port, family }),
+            address,
+            port,
+            family,
+            forward: d.forward,
+            weight: d.weight,
+            activeConns: d.active,
+            inactiveConns: d.inactive,
+            counters: d.counters,
+          }));
+        return {
+          ...base,
+          key,
+          scheduler: r.scheduler,
+          persistence: r.persistence,
+          flags: [],
+          counters: r.counters,
+          destinations,
+        };
+      });
+    fc.assert(
+      fc.property(fc.array(service, { maxLength: 4 }), (services) => {
+        const unique = [...new Map(services.map((s) => [s.key, s])).values()];
+        const snap = { services: unique };
+        const list = parseIpvsadmList(formatIpvsadmList(snap));
+        const stats = parseIpvsadmStats(formatIpvsadmStats(snap, { exact: true }));
+        expect(list.unparsed).toEqual([]);
+        expect(stats.unparsed).toEqual([]);
+        expect(list.services.map(serviceKey)).toEqual(unique.map((s) => s.key));
+        expect(stats.services.map((s) => s.counters)).toEqual(unique.map((s) => s.counters));
+        expect(stats.services.flatMap((s) => s.destinations.map((d) => d.counters))).toEqual(
+          unique.flatMap((s) => s.destinations.map((d) => d.counters)),
+        );
+        expect(
+          list.services.flatMap((s) =>
+            s.destinations.map((d) => [d.address, d.port, d.weight, d.forward]),
+          ),
+        ).toEqual(
+          unique.flatMap((s) =>
+            s.destinations.map((d) => [d.address, d.port, d.weight, d.forward]),
+          ),
+        );
+        // /proc has no family on FWM lines and infers it from IPv6 servers, so compare the rest.
+        const proc = parseProcIpVs(formatProcIpVs(snap));
+        expect(proc.unparsed).toEqual([]);
+        expect(
+          proc.services.flatMap((s) => s.destinations.map((d) => [d.address, d.port, d.weight])),
+        ).toEqual(unique.flatMap((s) => s.destinations.map((d) => [d.address, d.port, d.weight])));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('puts lines it does not understand aside instead of guessing', () => {
+    const t = parseIpvsadmListing(
+      'Prot LocalAddress:Port Scheduler Flags\nTCP  not-an-address wrr\n  -> 10.0.0.1:80 Route 1 0 0\n',
+    );
+    expect(t.services).toEqual([]);
+    expect(t.unparsed).toHaveLength(2);
+    expect(() => parseIpvsadmStats(fixture(`${EL7}ipvsadm-Ln.txt`))).toThrow(
+      /expected ipvsadm stats/,
+    );
+  });
+});

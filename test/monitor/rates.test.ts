@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest';
+import type { Counters, Snapshot } from '../../source/monitor/model.js';
+import {
+  parseIpvsadmRate,
+  parseIpvsadmStats,
+  parseProcIpVs,
+  parseProcIpVsStats,
+} from '../../source/monitor/parse.js';
+import {
+  computeRates,
+  counterRates,
+  EMPTY_HISTORY,
+  HISTORY_LENGTH,
+  historyOf,
+  pushHistory,
+  TOTAL_KEY,
+  type History,
+} from '../../source/monitor/rates.js';
+import { buildSnapshot } from '../../source/monitor/snapshot.js';
+import { fixture } from './helpers.js';
+
+const EL7 = 'el7-ipvsadm-1.27/';
+const director = { vrrp: 'none' as const, keepalived: false, vipsPresent: [] };
+
+function el7(takenAt: number, later: boolean, withRates = false): Snapshot {
+  return buildSnapshot({
+    takenAt,
+    host: 'lvs-145',
+    source: 'fixture',
+    table: parseProcIpVs(fixture(`${EL7}proc-net-ip_vs.txt`)),
+    stats: parseIpvsadmStats(
+      fixture(`${EL7}ipvsadm-Ln-stats-exact${later ? '-1s-later' : ''}.txt`),
+    ),
+    rates: withRates ? parseIpvsadmRate(fixture(`${EL7}ipvsadm-Ln-rate-exact.txt`)) : null,
+    ipvsStats: parseProcIpVsStats(
+      fixture(`${EL7}proc-net-ip_vs_stats${later ? '-1s-later' : ''}.txt`),
+    ),
+    director,
+  });
+}
+
+const c = (conns: number, inPkts = 0, outPkts = 0, inBytes = 0, outBytes = 0): Counters => ({
+  conns,
+  inPkts,
+  outPkts,
+  inBytes,
+  outBytes,
+});
+
+describe('counterRates', () => {
+  it('divides counter deltas by the interval', () => {
+    expect(counterRates(c(100, 1000, 0, 50_000), c(130, 1600, 0, 80_000), 2)).toEqual({
+      rates: { cps: 15, inPps: 300, outPps: 0, inBps: 15_000, outBps: 0 },
+      reset: false,
+    });
+  });
+
+  it('reports a reset (ipvsadm -Z, server re-added) and falls back to the kernel estimate', () => {
+    const kernel = { cps: 7, inPps: 70, outPps: 0, inBps: 7000, outBps: 0 };
+    expect(counterRates(c(5000, 9000), c(12, 80), 1, kernel)).toEqual({
+      rates: kernel,
+      reset: true,
+    });
+    expect(counterRates(c(5000, 9000), c(12, 80), 1)).toEqual({ rates: null, reset: true });
+  });
+
+  it('reads a 32-bit wrap of conns/packets (ipvsadm 1.27) as traffic, not as a reset', () => {
+    const r = counterRates(c(2 ** 32 - 10, 2 ** 32 - 100), c(5, 50), 1);
+    expect(r.reset).toBe(false);
+    expect(r.rates?.cps).toBe(15);
+    expect(r.rates?.inPps).toBe(150);
+    // 64-bit bytes going backwards is always a reset.
+    expect(counterRates(c(0, 0, 0, 2 ** 32 - 10), c(0, 0, 0, 5), 1).reset).toBe(true);
+  });
+
+  it('has no rates without two readings or time between them', () => {
+    expect(counterRates(null, c(1), 1)).toEqual({ rates: null, reset: false });
+    expect(counterRates(c(1), c(2), 0)).toEqual({ rates: null, reset: false });
+  });
+});
+
+describe('computeRates on two recorded readings one second apart', () => {
+  const first = el7(1_000_000, false, true);
+  const second = el7(1_001_000, true);
+  const rated = computeRates(first, second);
+
+  it('gives per-server CPS and traffic from the counters', () => {
+    expect(rated.intervalMs).toBe(1000);
+    const nat = rated.services.find((s) => s.key === 'tcp:192.168.91.141:80');
+    expect(nat?.destinations.map((d) => d.rates?.cps)).toEqual([14, 13]);
+    expect(nat?.destinations[0]?.rates).toEqual({
+      cps: 14,
+      inPps: 97,
+      outPps: 85,
+      inBps: 7961,
+      outBps: 118124,
+    });
+    expect(nat?.rates?.cps).toBe(27);
+    const dr = rated.services.find((s) => s.key === 'tcp:192.168.91.148:80');
+    expect(dr?.destinations.map((d) => d.rates?.outPps)).toEqual([0, 0]);
+  });
+
+  it('computes each server’s share of new connections', () => {
+    const dr = rated.services.find((s) => s.key === 'tcp:192.168.91.148:80');
+    expect(dr?.destinations.map((d) => Math.round(d.share * 1000) / 1000)).toEqual([0.506, 0.494]);
+    const fwm = rated.services.find((s) => s.key === 'fwmark:1');
+    expect(fwm?.destinations[1]?.share).toBe(0);
+  });
+
+  it('computes the totals from /proc/net/ip_vs_stats', () => {
+    expect(rated.totalRates?.cps).toBe(0x31aadb - 0x31aa58);
+  });
+
+  it('uses the kernel estimate for the first reading', () => {
+    const alone = computeRates(null, first);
+    expect(alone.intervalMs).toBeNull();
+    expect(alone.services[0]?.destinations[0]?.rates?.cps).toBe(14);
+    expect(computeRates(null, el7(0, false)).services[0]?.destinations[0]?.rates).toBeNull();
+  });
+
+  it('survives counters zeroed between readings', () => {
+    const zeroed = el7(1_002_000, false);
+    for (const s of zeroed.services) {
+      s.counters = c(0);
+      for (const d of s.destinations) d.counters = c(1, 2, 0, 100, 0);
+    }
+    const r = computeRates(second, zeroed);
+    expect(
+      r.services.every((s) => s.reset && s.destinations.every((d) => d.reset && d.rates === null)),
+    ).toBe(true);
+    // ...and the next reading measures again.
+    const after = structuredClone(zeroed);
+    after.takenAt += 1000;
+    for (const s of after.services) for (const d of s.destinations) d.counters = c(4, 8, 0, 400, 0);
+    const again = computeRates(zeroed, after);
+    expect(again.services[0]?.destinations[0]?.rates?.cps).toBe(3);
+    expect(again.services[0]?.destinations[0]?.reset).toBe(false);
+  });
+});
+
+describe('history for sparklines', () => {
+  it('keeps the last 60 samples per server, service and the total', () => {
+    let history: History = EMPTY_HISTORY;
+    let prev = el7(0, false);
+    for (let i = 1; i <= 75; i++) {
+      const next = structuredClone(prev);
+      next.takenAt = i * 1000;
+      for (const s of next.services)
+        for (const d of s.destinations)
+          d.counters = d.counters && { ...d.counters, conns: d.counters.conns + i };
+      for (const s of next.services)
+        s.counters = s.counters && { ...s.counters, conns: s.counters.conns + 2 * i };
+      history = pushHistory(history, computeRates(prev, next));
+      prev = next;
+    }
+    const key = prev.services[0]?.destinations[0]?.key ?? '';
+    const series = historyOf(history, key);
+    expect(series).toHaveLength(HISTORY_LENGTH);
+    expect(series[0]).toBe(16);
+    expect(series.at(-1)).toBe(75);
+    expect(history.frames).toHaveLength(HISTORY_LENGTH);
+    expect(historyOf(history, prev.services[0]?.key ?? '').at(-1)).toBe(150);
+    expect(historyOf(history, TOTAL_KEY)).toHaveLength(HISTORY_LENGTH);
+  });
+
+  it('forgets servers that left the table and keeps history across a reading without rates', () => {
+    const first = el7(0, false);
+    const second = el7(1000, true);
+    let history = pushHistory(EMPTY_HISTORY, computeRates(first, second));
+    const gone = second.services[0]?.destinations[0]?.key ?? '';
+    expect(historyOf(history, gone)).toHaveLength(1);
+    const smaller = structuredClone(second);
+    smaller.services[0]?.destinations.shift();
+    history = pushHistory(history, computeRates(null, smaller));
+    expect(historyOf(history, gone)).toEqual([]);
+    expect(historyOf(history, second.services[1]?.destinations[0]?.key ?? '')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import { checkIpvsAvailable, createIpvsSource, vrrpState } from '../../source/monitor/sources.js';
+import { fakeMachine, fixture, type FakeCommand } from './helpers.js';
+
+const DEB = 'debian12-ipvsadm-1.31/';
+const EL7 = 'el7-ipvsadm-1.27/';
+
+function debianDirector(extra: Record<string, FakeCommand> = {}, uid = 0) {
+  return fakeMachine({
+    uid,
+    files: {
+      '/proc/net/ip_vs': fixture(`${DEB}proc-net-ip_vs.txt`),
+      '/proc/net/ip_vs_stats': fixture(`${DEB}proc-net-ip_vs_stats.txt`),
+      '/proc/sys/net/ipv4/vs/expire_quiescent_template': '0\n',
+      '/proc/sys/kernel/hostname': 'lvs-deb12\n',
+    },
+    commands: {
+      'ipvsadm --version': {
+        stdout: 'ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)\n',
+      },
+      'ipvsadm -Ln --stats --exact': { stdout: fixture(`${DEB}ipvsadm-Ln-stats-exact.txt`) },
+      'ipvsadm -Ln --rate --exact': { stdout: fixture(`${DEB}ipvsadm-Ln-rate-exact.txt`) },
+      'systemctl is-active --quiet keepalived': { exitCode: 0 },
+      'ip -j addr show': { stdout: fixture('debian12-ip-j-addr.json') },
+      ...extra,
+    },
+  });
+}
+
+describe('checkIpvsAvailable', () => {
+  it('says what is missing and suggests the demo', async () => {
+    const none = await checkIpvsAvailable(fakeMachine());
+    expect(none.ok).toBe(false);
+    if (!none.ok) {
+      expect(none.message).toMatch(/ip_vs kernel module is not loaded/);
+      expect(none.message).toMatch(/ipvsadm is not installed/);
+      expect(none.message).toMatch(/lvs-setup monitor --demo/);
+    }
+    expect(await checkIpvsAvailable(debianDirector())).toEqual({ ok: true });
+  });
+});
+
+describe('the real source on a fake machine', () => {
+  it('reads the table, counters, kernel rates, totals and the VRRP state', async () => {
+    const m = debianDirector();
+    const source = createIpvsSource(m, { now: () => 1_000 });
+    const s = await source.read();
+    expect(s.host).toBe('lvs-deb12');
+    expect(s.source).toBe('ipvs');
+    expect(s.warnings).toEqual([]);
+    expect(s.services.map((x) => x.key)).toEqual([
+      'tcp:203.0.113.10:443',
+      'udp:203.0.113.10:53',
+      'tcp:[2001:db8:91::148]:80',
+      'fwmark6:10',
+    ]);
+    const rs = s.services[0]?.destinations[2];
+    expect(rs).toMatchObject({
+      address: '10.0.0.13',
+      forward: 'tunnel',
+      weight: 2,
+      activeConns: 70,
+    });
+    expect(rs?.counters?.conns).toBe(1822004810);
+    expect(rs?.kernelRates?.cps).toBe(604);
+    expect(s.totals?.conns).toBe(0xd9bb4a1c);
+    expect(s.director).toEqual({
+      vrrp: 'MASTER',
+      keepalived: true,
+      vipsPresent: ['203.0.113.10', '2001:db8:91::148'],
+    });
+    expect(s.expireQuiescentTemplate).toBe(false);
+  });
+
+  it('spawns one ipvsadm per reading after the first, and looks at keepalived only every few seconds', async () => {
+    let t = 0;
+    const m = debianDirector();
+    const source = createIpvsSource(m, { now: () => t, directorRefreshMs: 5000 });
+    await source.read();
+    const afterFirst = m.calls.length;
+    t = 1000;
+    await source.read();
+    expect(m.calls.slice(afterFirst).map((c) => c.join(' '))).toEqual([
+      'ipvsadm -Ln --stats --exact',
+    ]);
+    t = 6000;
+    await source.read();
+    expect(m.calls.filter((c) => c[0] === 'systemctl')).toHaveLength(2);
+  });
+
+  it('is BACKUP when keepalived runs without the VIP (EL7 iproute2 without -j)', async () => {
+    const m = fakeMachine({
+      files: { '/proc/net/ip_vs': fixture(`${EL7}proc-net-ip_vs.txt`) },
+      commands: {
+        'ipvsadm -Ln --stats --exact': { stdout: fixture(`${EL7}ipvsadm-Ln-stats-exact.txt`) },
+        'ipvsadm -Ln --rate --exact': { stdout: fixture(`${EL7}ipvsadm-Ln-rate-exact.txt`) },
+        'systemctl is-active --quiet keepalived': { exitCode: 0 },
+        'ip -j addr show': { exitCode: 255, stderr: 'Option "-j" is unknown, try "ip -help".' },
+        'ip -o addr show': { stdout: fixture('el7-ip-o-addr-backup.txt') },
+      },
+    });
+    const s = await createIpvsSource(m, { host: 'lvs-146' }).read();
+    expect(s.director).toEqual({ vrrp: 'BACKUP', keepalived: true, vipsPresent: [] });
+    // No /proc/net/ip_vs_stats: the totals are the services' sum.
+    expect(s.totals?.conns).toBe(96411 + 2567818 + 10466 + 180823 + 399354);
+  });
+
+  it('says none without keepalived', async () => {
+    const m = debianDirector({ 'systemctl is-active --quiet keepalived': { exitCode: 3 } });
+    expect((await createIpvsSource(m).read()).director.vrrp).toBe('none');
+    expect(vrrpState(true, [], [])).toBe('unknown');
+  });
+
+  it('still shows the table without root, and says why the traffic is missing', async () => {
+    const m = debianDirector(
+      {
+        'ipvsadm -Ln --stats --exact': {
+          exitCode: 2,
+          stderr: "Can't initialize ipvs: Permission denied (you must be root?)\n",
+        },
+        'ipvsadm -Ln --rate --exact': {
+          exitCode: 2,
+          stderr: "Can't initialize ipvs: Permission denied (you must be root?)\n",
+        },
+      },
+      1000,
+    );
+    const s = await createIpvsSource(m).read();
+    expect(s.services).toHaveLength(4);
+    expect(s.services[0]?.destinations[0]?.counters).toBeNull();
+    expect(s.warnings).toEqual([
+      'ipvsadm needs root for traffic counters: run the monitor with sudo.',
+    ]);
+  });
+
+  it('falls back to ipvsadm -Ln when /proc/net/ip_vs cannot be read, and fails clearly without either', async () => {
+    const m = debianDirector({ 'ipvsadm -Ln': { stdout: fixture(`${DEB}ipvsadm-Ln.txt`) } });
+    delete m.files['/proc/net/ip_vs'];
+    const s = await createIpvsSource(m).read();
+    expect(s.services[0]?.flags).toEqual(['sh-fallback', 'sh-port']);
+    const broken = debianDirector({
+      'ipvsadm -Ln': { exitCode: 2, stderr: 'Protocol not available\n' },
+    });
+    delete broken.files['/proc/net/ip_vs'];
+    await expect(createIpvsSource(broken).read()).rejects.toThrow(/--demo/);
+  });
+
+  it('adds health from an opt-in probe without waiting for it', async () => {
+    const m = debianDirector();
+    let t = 0;
+    const probed: string[] = [];
+    const source = createIpvsSource(m, {
+      now: () => t,
+      healthProbe: async (address, port) => {
+        probed.push(`${address}:${port}`);
+        return address === '10.0.0.12' ? 'down' : 'up';
+      },
+    });
+    await source.read();
+    t = 1000;
+    const s = await source.read();
+    const byAddr = Object.fromEntries(
+      s.services.flatMap((x) => x.destinations.map((d) => [`${d.address}:${d.port}`, d.health])),
+    );
+    expect(byAddr['10.0.0.12:443']).toBe('down');
+    expect(byAddr['10.0.0.11:443']).toBe('up');
+    // fwmark servers have port 0: nothing to probe.
+    expect(probed.some((p) => p.endsWith(':0'))).toBe(false);
+    expect(probed).toHaveLength(7);
+  });
+});
