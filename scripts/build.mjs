@@ -1,23 +1,32 @@
 // Bundles the CLI into one ESM file (dist/lvs-setup.js) so `npx lvs-setup` installs no dependency
 // tree, plus bin/lvs-setup.cjs, a tiny launcher that checks the Node version first.
 import { build } from 'esbuild';
-import { readFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { readFileSync, mkdirSync, chmodSync, rmSync, statSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+rmSync('dist', { recursive: true, force: true });
 mkdirSync('dist', { recursive: true });
 const started = Date.now();
 const result = await build({
-  entryPoints: ['source/main.ts'],
+  entryPoints: { 'lvs-setup': 'source/main.ts' },
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  outfile: 'dist/lvs-setup.js',
+  // Split at the dynamic imports: `--version`, plan and apply never parse Ink and React (measured:
+  // the single 1.8 MB file took 0.29 s to start, split 0.13 s; in a TCG guest seconds per run).
+  outdir: 'dist',
+  entryNames: '[name]',
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
   minify: true,
   legalComments: 'linked',
   metafile: true,
-  // Ink imports react-devtools-core only when DEV is set; a stub keeps it out of the bundle.
-  alias: { 'react-devtools-core': './scripts/devtools-stub.mjs' },
+  // Ink imports react-devtools-core (and its ws) only when DEV is set; a stub keeps them out.
+  alias: {
+    'react-devtools-core': './scripts/devtools-stub.mjs',
+    ws: './scripts/devtools-stub.mjs',
+  },
   define: {
     'process.env.NODE_ENV': '"production"',
     __LVS_SETUP_VERSION__: JSON.stringify(pkg.version),

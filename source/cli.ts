@@ -159,6 +159,7 @@ export function buildProgram(): Command {
     .option('--json', 'with --once: JSON')
     .option('--exact', 'exact numbers instead of K/M units')
     .option('-i, --interval <seconds>', 'refresh interval', '1')
+    .option('--lab <file>', 'the lab file: `r` restores a real server to its lab weight')
     .addHelpText(
       'after',
       '\nExamples:\n  lvs-setup monitor --demo\n  lvs-setup monitor --once --json | jq .',
@@ -175,6 +176,21 @@ export function buildProgram(): Command {
         process.exitCode = await monitorCommand(await machineFor(), opts, io);
       },
     );
+
+  program
+    .command('doctor')
+    .description('check this host for the classic LVS traps and print the fix for each')
+    .option('--lab <file>', 'check against this lab file (default: infer the role from the host)')
+    .option('--host <name>', 'the lab host this machine is (default: matched by address/MAC)')
+    .option('--json', 'print the results as a JSON array')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  sudo lvs-setup doctor --lab seed-dr.yaml\n  lvs-setup doctor --json | jq \'.[] | select(.status == "fail")\'',
+    )
+    .action(async (opts: { lab?: string; host?: string; json?: boolean }) => {
+      const { doctorCommand } = await import('./commands/doctor.js');
+      process.exitCode = await doctorCommand(await machineFor(), opts, io);
+    });
 
   return program;
 }

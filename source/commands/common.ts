@@ -1,6 +1,6 @@
 import type { Machine } from '../boundary.js';
 import { formatIssues, parseLab } from '../config/load.js';
-import type { Lab } from '../config/resolve.js';
+import { hostOf, type Lab } from '../config/resolve.js';
 import { gatherFacts, withFiles } from '../facts/gather.js';
 import { targetFacts } from '../facts/target.js';
 import { DISTRO_KEYS, type DistroKey, type HostFacts } from '../facts/types.js';
@@ -81,7 +81,7 @@ export async function prepare(
       );
     }
     // An unknown --host falls through to selectHost, whose message lists the lab's hosts.
-    facts = targetFacts(distro, lab.file.hosts[hostOption] ?? null);
+    facts = targetFacts(distro, hostOf(lab.file, hostOption) ?? null);
   } else if (choice.factsFile !== undefined) {
     facts = await loadFactsFile(machine, choice.factsFile);
   } else {

@@ -1,11 +1,77 @@
 import type { Machine } from '../boundary.js';
-import { EXIT, type Output } from './common.js';
+import { execute } from '../executor.js';
+import { gatherFacts } from '../facts/gather.js';
+import { runMonitor } from '../monitor/run.js';
+import { change } from '../plan/step.js';
+import { CliError, loadLabFile, type Output } from './common.js';
 
+export interface MonitorCommandOptions {
+  demo?: boolean;
+  once?: boolean;
+  json?: boolean;
+  exact?: boolean;
+  interval: string;
+  lab?: string;
+}
+
+/**
+ * `lvs-setup monitor`: the dashboard. Its changes (drain, weight, zero) go through the executor
+ * like any apply, so they are logged and journaled and `undo` can reverse them.
+ */
 export async function monitorCommand(
-  _machine: Machine,
-  _opts: Record<string, unknown>,
+  machine: Machine,
+  opts: MonitorCommandOptions,
   io: Output,
 ): Promise<number> {
-  io.err('monitor: not wired yet');
-  return EXIT.usage;
+  const seconds = Number(opts.interval);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new CliError(`--interval ${opts.interval}: expected seconds, such as 1 or 0.5.`);
+  }
+  const labWeights: Record<string, number> = {};
+  const vips: string[] = [];
+  if (opts.lab) {
+    const lab = await loadLabFile(machine, opts.lab);
+    for (const s of lab.services) {
+      vips.push(s.vip);
+      for (const rs of s.realServers)
+        labWeights[`${s.protocol}:${s.vip}:${s.port}>${rs.address}:${rs.port}`] = rs.weight;
+    }
+  }
+  return runMonitor({
+    machine: opts.demo ? null : machine,
+    demo: Boolean(opts.demo),
+    once: Boolean(opts.once),
+    json: Boolean(opts.json),
+    exact: Boolean(opts.exact),
+    intervalMs: Math.round(seconds * 1000),
+    labWeights,
+    vips,
+    onAction: async (actions, description) => {
+      if (machine.uid() !== 0)
+        throw new Error('changing the IPVS table needs root: run lvs-setup monitor with sudo');
+      const facts = await gatherFacts(machine);
+      const recap = await execute({
+        machine,
+        steps: [
+          {
+            id: 'monitor:action',
+            recipe: 'monitor',
+            title: description,
+            explain: 'A change made from the monitor.',
+            decide: () => change(description, actions),
+          },
+        ],
+        facts,
+        refresh: async () => facts,
+        lab: opts.lab ?? '(monitor)',
+        host: facts.hostname,
+        secrets: [],
+      });
+      if (recap.failed > 0) throw new Error(`${description} failed; see ${recap.logPath}`);
+    },
+  }).then((code) => {
+    if (code !== 0 && !opts.demo)
+      io.err('(no IPVS here? lvs-setup monitor --demo shows a simulated director)');
+    return code;
+  });
 }

@@ -18,6 +18,8 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
+    else if (part === '')
+      out += out === '' ? '""' : '.""'; // an empty key still gets a name
     else out += out === '' ? String(part) : `.${String(part)}`;
   }
   return out;
@@ -66,7 +68,13 @@ export function parseLab(text: string, source = 'lab file'): LoadResult {
       })),
     };
   }
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    // toJS throws on an alias to nothing and on alias bombs (more than maxAliasCount expansions).
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    return { ok: false, issues: [{ path: '', message: `YAML syntax: ${(e as Error).message}` }] };
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     return {
       ok: false,
@@ -87,11 +95,24 @@ export function validateLab(file: LabFile): LoadResult {
   return { ok: true, lab };
 }
 
+/** JSON for the message, short, and safe for self-referencing values (YAML anchors). */
+function showValue(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Array.isArray(value)
+      ? '[a list that contains itself]'
+      : '{a value that contains itself}';
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
 export function formatIssues(issues: ConfigIssue[], file: string): string {
   const lines = issues.map((i) => {
     const where = i.path ? `${i.path}: ` : '';
     const at = i.line ? `:${i.line}` : '';
-    const got = i.value !== undefined ? ` (got ${JSON.stringify(i.value)})` : '';
+    const got = i.value !== undefined ? ` (got ${showValue(i.value)})` : '';
     return `  ${file}${at}: ${where}${i.message}${got}`;
   });
   const n = issues.length;

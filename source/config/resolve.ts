@@ -31,8 +31,13 @@ interface HostAddress {
   prefix: number;
 }
 
+/** A host by name: own entries only, so "constructor" or "toString" are not hosts. */
+export function hostOf(file: LabFile, name: string): LabHost | undefined {
+  return Object.hasOwn(file.hosts, name) ? file.hosts[name] : undefined;
+}
+
 export function hostAddresses(file: LabFile, host: string): HostAddress[] {
-  const h = file.hosts[host];
+  const h = hostOf(file, host);
   if (!h) return [];
   const out: HostAddress[] = [];
   for (const [nic, cfg] of Object.entries(h.interfaces)) {
@@ -63,7 +68,7 @@ export function resolveLab(file: LabFile): { lab: Lab; issues: ConfigIssue[] } {
     issues.push(value === undefined ? { path, message } : { path, message, value });
 
   const hostNames = Object.keys(file.hosts);
-  const directors = hostNames.filter((n) => file.hosts[n]?.role === 'director');
+  const directors = hostNames.filter((n) => hostOf(file, n)?.role === 'director');
 
   // Addresses: unique across the lab, gateways inside their interface's subnet, one default route.
   const seen = new Map<string, string>();
@@ -133,11 +138,11 @@ export function resolveLab(file: LabFile): { lab: Lab; issues: ConfigIssue[] } {
       );
     }
     if (host.nfs_web_root) {
-      const server = file.hosts[host.nfs_web_root.server];
+      const server = hostOf(file, host.nfs_web_root.server);
       if (!server || server.role !== 'nfs-server') {
         err(
           `hosts.${hostName}.nfs_web_root.server`,
-          `expected a host with role nfs-server: ${hostNames.filter((n) => file.hosts[n]?.role === 'nfs-server').join(', ') || '(none in this lab)'}`,
+          `expected a host with role nfs-server: ${hostNames.filter((n) => hostOf(file, n)?.role === 'nfs-server').join(', ') || '(none in this lab)'}`,
           host.nfs_web_root.server,
         );
       } else if (!server.exports?.some((e) => e.path === host.nfs_web_root?.path)) {
@@ -151,8 +156,8 @@ export function resolveLab(file: LabFile): { lab: Lab; issues: ConfigIssue[] } {
   }
 
   // HA: keepalived settings.
-  const haDirectors = directors.filter((d) => file.hosts[d]?.ha);
-  const masters = haDirectors.filter((d) => file.hosts[d]?.ha?.state === 'MASTER');
+  const haDirectors = directors.filter((d) => hostOf(file, d)?.ha);
+  const masters = haDirectors.filter((d) => hostOf(file, d)?.ha?.state === 'MASTER');
   if (masters.length > 1) {
     err(
       `hosts.${masters[1]}.ha.state`,
@@ -168,7 +173,7 @@ export function resolveLab(file: LabFile): { lab: Lab; issues: ConfigIssue[] } {
   }
   const priorities = new Map<number, string>();
   for (const d of haDirectors) {
-    const p = file.hosts[d]?.ha?.priority ?? 0;
+    const p = hostOf(file, d)?.ha?.priority ?? 0;
     const other = priorities.get(p);
     if (other)
       err(
@@ -199,10 +204,10 @@ export function resolveLab(file: LabFile): { lab: Lab; issues: ConfigIssue[] } {
     if (svc.directors) {
       serving = [];
       svc.directors.forEach((d, i) => {
-        if (!file.hosts[d])
+        if (!hostOf(file, d))
           err(`${base}.directors[${i}]`, `no such host; hosts: ${hostNames.join(', ')}`, d);
-        else if (file.hosts[d]?.role !== 'director')
-          err(`${base}.directors[${i}]`, `is a ${file.hosts[d]?.role}, expected a director`, d);
+        else if (hostOf(file, d)?.role !== 'director')
+          err(`${base}.directors[${i}]`, `is a ${hostOf(file, d)?.role}, expected a director`, d);
         else serving.push(d);
       });
     } else {
@@ -211,7 +216,7 @@ export function resolveLab(file: LabFile): { lab: Lab; issues: ConfigIssue[] } {
     if (serving.length === 0) {
       err(`${base}`, 'no director serves this service; add a host with role: director');
     }
-    const ha = serving.filter((d) => file.hosts[d]?.ha);
+    const ha = serving.filter((d) => hostOf(file, d)?.ha);
     if (ha.length > 0 && ha.length !== serving.length) {
       err(
         `${base}.directors`,
@@ -246,7 +251,7 @@ export function resolveLab(file: LabFile): { lab: Lab; issues: ConfigIssue[] } {
     }
     // A VIP that equals a real server's own address would make that server answer for everyone.
     for (const [hostName] of Object.entries(file.hosts)) {
-      if (file.hosts[hostName]?.role === 'director') continue;
+      if (hostOf(file, hostName)?.role === 'director') continue;
       if (hostAddresses(file, hostName).some((a) => a.address === svc.vip)) {
         err(
           `${base}.vip`,
@@ -260,7 +265,7 @@ export function resolveLab(file: LabFile): { lab: Lab; issues: ConfigIssue[] } {
     const rsSeen = new Set<string>();
     svc.real_servers.forEach((rs, i) => {
       const rsBase = `${base}.real_servers[${i}]`;
-      const host: LabHost | undefined = file.hosts[rs.host];
+      const host: LabHost | undefined = hostOf(file, rs.host);
       if (!host) {
         err(`${rsBase}.host`, `no such host; hosts: ${hostNames.join(', ')}`, rs.host);
         return;
@@ -343,7 +348,7 @@ export function resolveLab(file: LabFile): { lab: Lab; issues: ConfigIssue[] } {
           );
         } else if (
           !sameSubnet &&
-          !Object.values(file.hosts[d]?.interfaces ?? {}).some((c) => c.gateway)
+          !Object.values(hostOf(file, d)?.interfaces ?? {}).some((c) => c.gateway)
         ) {
           err(
             `${rsBase}.host`,

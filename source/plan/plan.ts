@@ -1,6 +1,6 @@
 import { RECIPES, type PlanContext } from '../../recipes/index.js';
 import { vrrpAuthPass } from '../../recipes/keepalived.js';
-import type { Lab } from '../config/resolve.js';
+import { hostOf, type Lab } from '../config/resolve.js';
 import { distroKeepalivedVersion } from '../facts/target.js';
 import type { HostFacts } from '../facts/types.js';
 import type { Decision, Step } from './step.js';
@@ -47,7 +47,7 @@ function describeHosts(lab: Lab): string {
 export function selectHost(lab: Lab, facts: HostFacts, requested?: string): HostChoice {
   const names = Object.keys(lab.file.hosts);
   if (requested !== undefined) {
-    if (lab.file.hosts[requested]) return { ok: true, host: requested, how: '--host' };
+    if (hostOf(lab.file, requested)) return { ok: true, host: requested, how: '--host' };
     return {
       ok: false,
       message: `--host ${requested}: no such host in lab ${lab.file.name}. Its hosts:\n${describeHosts(lab)}`,
@@ -56,12 +56,12 @@ export function selectHost(lab: Lab, facts: HostFacts, requested?: string): Host
   const mine = new Set(facts.nics.flatMap((n) => n.addresses.map((a) => a.address)));
   const macs = new Set(facts.nics.map((n) => n.mac).filter((m): m is string => m !== null));
   const byAddress = names.filter((name) =>
-    Object.values(lab.file.hosts[name]?.interfaces ?? {}).some(
+    Object.values(hostOf(lab.file, name)?.interfaces ?? {}).some(
       (c) => c.address && mine.has(c.address.split('/')[0] ?? ''),
     ),
   );
   const byMac = names.filter((name) =>
-    Object.values(lab.file.hosts[name]?.interfaces ?? {}).some(
+    Object.values(hostOf(lab.file, name)?.interfaces ?? {}).some(
       (c) => c.mac && macs.has(c.mac.toLowerCase()),
     ),
   );
@@ -83,7 +83,7 @@ export function selectHost(lab: Lab, facts: HostFacts, requested?: string): Host
 }
 
 export function makeContext(lab: Lab, hostName: string, facts: HostFacts): PlanContext {
-  const host = lab.file.hosts[hostName];
+  const host = hostOf(lab.file, hostName);
   if (!host) throw new Error(`no host ${hostName} in lab`);
   const keepalivedVersion =
     facts.versions.keepalived ??

@@ -56,8 +56,7 @@ function knownAddresses(facts: HostFacts): Set<string> {
 }
 
 function toNumber(address: string): number {
-  return ipaddr.IPv4.parse(address)
-    .octets.reduce((n, o) => n * 256 + o, 0);
+  return ipaddr.IPv4.parse(address).octets.reduce((n, o) => n * 256 + o, 0);
 }
 
 function fromNumber(n: number): string {

@@ -16,7 +16,14 @@ import {
 import type { HostFacts } from '../facts/types.js';
 import { value, type AnswerContext, type Answers } from './answers.js';
 import { cidrOf, primaryIPv4, usableNics } from './host-view.js';
-import { FIREWALL_HELP, HA_HELP, MODE_LESSONS, modeHelp, NIC_USE_HELP, ROLE_HELP } from './teach.js';
+import {
+  FIREWALL_HELP,
+  HA_HELP,
+  MODE_LESSONS,
+  modeHelp,
+  NIC_USE_HELP,
+  ROLE_HELP,
+} from './teach.js';
 
 /**
  * The questions, as data: each screen's fields with their current value, the schema's message when
@@ -249,7 +256,13 @@ function serviceFields(ctx: AnswerContext): FieldView[] {
         : 'the virtual IP clients connect to: a free address on the director’s subnet',
       { placeholder: '192.168.91.148' },
     ),
-    text(ctx, 'service.port', 'Port', validators.port, 'the port clients connect to (80 for nginx)'),
+    text(
+      ctx,
+      'service.port',
+      'Port',
+      validators.port,
+      'the port clients connect to (80 for nginx)',
+    ),
     choice(ctx, 'service.protocol', 'Protocol', [
       { value: 'tcp', label: 'tcp', help: 'TCP (web servers)' },
       { value: 'udp', label: 'udp', help: 'UDP (DNS, syslog …)' },
@@ -516,10 +529,9 @@ export function listFields(
   return list === 'realServers' ? realServerFields(ctx, index) : exportFields(ctx, index);
 }
 
-/** Why a screen cannot be left yet (empty: it can). */
-export function screenErrors(screen: ScreenId, ctx: AnswerContext): string[] {
+/** Problems of a screen beyond its single fields: list items, "at least one …". */
+export function screenLevelErrors(screen: ScreenId, ctx: AnswerContext): string[] {
   const errs: string[] = [];
-  for (const f of screenFields(screen, ctx)) if (f.error) errs.push(`${f.label}: ${f.error}`);
   if (screen === 'real-servers') {
     const role = value(ctx, 'role');
     if (role === 'director' && ctx.answers.realServers.length === 0)
@@ -540,6 +552,13 @@ export function screenErrors(screen: ScreenId, ctx: AnswerContext): string[] {
     if (used.length === 0) errs.push('expected at least one interface (keep or static)');
   }
   return errs;
+}
+
+/** Why a screen cannot be left yet (empty: it can). */
+export function screenErrors(screen: ScreenId, ctx: AnswerContext): string[] {
+  const errs: string[] = [];
+  for (const f of screenFields(screen, ctx)) if (f.error) errs.push(`${f.label}: ${f.error}`);
+  return [...errs, ...screenLevelErrors(screen, ctx)];
 }
 
 export function isMode(v: string): v is Mode {

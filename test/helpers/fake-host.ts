@@ -241,7 +241,9 @@ export class FakeHost implements Machine {
     const n = name.replace(/\.service$/, '');
     let u = this.units.get(n);
     if (!u) {
-      u = { present: false, active: false, enabled: false };
+      // A unit file written into /etc/systemd/system makes the unit exist, as on a real host.
+      const present = this.files.has(`/etc/systemd/system/${n}.service`);
+      u = { present, active: false, enabled: false };
       this.units.set(n, u);
     }
     return u;
@@ -380,6 +382,7 @@ export class FakeHost implements Machine {
       }
     }
     if (a[0] === 'link' && a[1] === 'set') {
+      if (a[2] === 'dev') a.splice(2, 1);
       const nic = this.nic(a[2] ?? '');
       if (!nic) return fail(1, 'Cannot find device');
       nic.up = a[3] === 'up';
@@ -414,7 +417,10 @@ export class FakeHost implements Machine {
       );
     }
     const now = args.includes('--now');
-    const names = args.slice(1).filter((x) => !x.startsWith('-'));
+    const names = args
+      .slice(1)
+      .filter((x) => !x.startsWith('-'))
+      .map((x) => x.replace(/\.service$/, ''));
     for (const n of names) {
       const u = this.unit(n);
       if (!u.present)

@@ -183,7 +183,7 @@ describe('monitor screen', () => {
         : `172.16.${Math.floor(index / 11)}.${9 + (index % 11)}:80`;
     expect(selectedLine(frame)).toContain(expected);
     expect(tableRows(frame)[0]).toContain(expected);
-  });
+  }, 60000); // ~30 frames of 1,100 rows: slow on a loaded 2-core machine
 
   it('warns on an HA director, pauses, shows help and quits', async () => {
     const onExit = vi.fn();
