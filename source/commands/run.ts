@@ -1,6 +1,6 @@
 import type { Machine } from '../boundary.js';
 import { execute, undo, type ExecEvent, type Recap } from '../executor.js';
-import { gatherFacts, withFiles } from '../facts/gather.js';
+import { gatherFacts, refreshAfterStep } from '../facts/gather.js';
 import type { HostFacts } from '../facts/types.js';
 import { countPlan } from '../plan/plan.js';
 import { renderJson, renderSh, renderText } from '../plan/render.js';
@@ -24,7 +24,9 @@ export function formatDetect(f: HostFacts): string {
     `IPVS:      ${f.ipvs.loaded ? 'loaded' : f.ipvs.available ? 'available (module not loaded)' : 'NOT available in this kernel'}`,
   );
   if (f.system) {
-    lines.push(`machine:   ${f.system.arch}, ${f.system.cores} cores, ${f.system.memoryMiB} MiB memory`);
+    lines.push(
+      `machine:   ${f.system.arch}, ${f.system.cores} cores, ${f.system.memoryMiB} MiB memory`,
+    );
   }
   lines.push(
     `versions:  ipvsadm ${f.versions.ipvsadm ?? '-'}, keepalived ${f.versions.keepalived ?? '-'}, nginx ${f.versions.nginx ?? '-'}, node ${f.versions.node}`,
@@ -194,7 +196,7 @@ export async function applyCommand(
     machine,
     steps: p.steps,
     facts: p.facts,
-    refresh: async () => withFiles(machine, await gatherFacts(machine), reads),
+    refresh: refreshAfterStep(machine, reads),
     lab: lab.file.name,
     host: p.ctx.hostName,
     secrets: p.plan.secrets,

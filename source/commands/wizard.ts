@@ -3,7 +3,7 @@ import type { Machine, RunResult } from '../boundary.js';
 import { formatIssues, parseLab, validateLab } from '../config/load.js';
 import type { LabFile } from '../config/schema.js';
 import { execute, type ExecEvent } from '../executor.js';
-import { gatherFacts, withFiles } from '../facts/gather.js';
+import { gatherFacts, refreshAfterStep } from '../facts/gather.js';
 import type { HostFacts } from '../facts/types.js';
 import { countPlan, selectHost, stepReads } from '../plan/plan.js';
 import { renderSh, renderText, summaryLine } from '../plan/render.js';
@@ -184,7 +184,7 @@ export function createWizardServices(machine: Machine, o: ServiceOptions): Wizar
         machine: interruptible(machine, () => stopped),
         steps: p.steps,
         facts: p.facts,
-        refresh: async () => withFiles(machine, await gatherFacts(machine), reads),
+        refresh: refreshAfterStep(machine, reads),
         lab: p.ctx.lab.file.name,
         host: p.ctx.hostName,
         secrets: p.plan.secrets,

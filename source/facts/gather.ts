@@ -166,31 +166,23 @@ export async function readSystem(): Promise<SystemFacts | undefined> {
   }
 }
 
-/** Read this host's facts through the machine boundary. Never changes anything. */
-export async function gatherFacts(m: Machine, options: GatherOptions = {}): Promise<HostFacts> {
-  const [osText, hostnameText, kernelText, netState, modulesText, ipvsProc] = await Promise.all([
+/** What does not change while an apply runs, unless packages are installed: read once. */
+type StableFacts = Pick<
+  HostFacts,
+  'hostname' | 'os' | 'kernel' | 'packageManager' | 'packages' | 'versions' | 'networkConfig'
+>;
+
+async function readStable(m: Machine, services: HostFacts['services']): Promise<StableFacts> {
+  const [osText, hostnameText, kernelText, netplanDir, ifaces] = await Promise.all([
     m.readFile('/etc/os-release'),
     m.readFile('/proc/sys/kernel/hostname'),
     m.readFile('/proc/sys/kernel/osrelease'),
-    readNics(m),
-    m.readFile('/proc/modules'),
-    m.readFile('/proc/net/ip_vs'),
+    m.listDir('/etc/netplan'),
+    m.readFile('/etc/network/interfaces'),
   ]);
   const os = parseOsRelease(osText ?? '');
   const packageManager: PackageManager =
     os.family === 'el' ? (os.major >= 8 ? 'dnf' : 'yum') : os.family === 'debian' ? 'apt' : 'none';
-  const kernel = (kernelText ?? '').trim();
-
-  const unitsOut = await m.run([
-    'systemctl',
-    'show',
-    '-p',
-    'Id,LoadState,ActiveState,UnitFileState',
-    ...WATCHED_UNITS.map((u) => `${u}.service`),
-  ]);
-  const services = unitsOut.exitCode === 0 ? parseSystemctlShow(unitsOut.stdout) : {};
-  const init = unitsOut.notFound ? 'other' : 'systemd';
-
   const watched = os.family === 'el' ? WATCHED_PACKAGES.el : WATCHED_PACKAGES.debian;
   const pkgOut =
     os.family === 'el'
@@ -202,21 +194,79 @@ export async function gatherFacts(m: Machine, options: GatherOptions = {}): Prom
           ...watched,
         ]);
   const packages = parsePackageQuery(pkgOut.stdout, watched, os.family === 'el' ? 'rpm' : 'dpkg');
+  // A program's version comes from its package (no process to start: each costs seconds in a
+  // slow VM); only a program installed some other way is asked directly.
+  const version = async (pkgs: string[], argv: string[]) => {
+    const fromPackage = pkgs.map((p) => packages[p]).find((v) => v);
+    if (fromPackage) return parseVersion(fromPackage);
+    const r = await m.run(argv);
+    return r.notFound || r.exitCode !== 0 ? null : parseVersion(`${r.stdout}\n${r.stderr}`);
+  };
+  const [ipvsadm, keepalived, nginx] = await Promise.all([
+    version(['ipvsadm'], ['ipvsadm', '--version']),
+    version(['keepalived'], ['keepalived', '--version']),
+    version(['nginx', 'nginx-light', 'nginx-core'], ['nginx', '-v']),
+  ]);
+  return {
+    hostname: (hostnameText ?? '').trim(),
+    os,
+    kernel: (kernelText ?? '').trim(),
+    packageManager,
+    packages,
+    versions: { ipvsadm, keepalived, nginx, node: process.versions.node },
+    networkConfig: networkStyle(
+      os,
+      services,
+      (netplanDir ?? []).some((f) => f.endsWith('.yaml')),
+      ifaces !== null,
+    ),
+  };
+}
 
-  const [ipvsadmV, keepalivedV, nginxV, ipvsSave, natRules, netplanDir, ifaces, firewall] =
-    await Promise.all([
-      m.run(['ipvsadm', '--version']),
-      m.run(['keepalived', '--version']),
-      m.run(['nginx', '-v']),
-      ipvsProc !== null ? m.run(['ipvsadm', '-Sn']) : Promise.resolve(null),
-      m.run(['iptables', '-w', '-t', 'nat', '-S']),
-      m.listDir('/etc/netplan'),
-      m.readFile('/etc/network/interfaces'),
-      readFirewall(m, services),
-    ]);
-
+/**
+ * Read this host's facts through the machine boundary. Never changes anything. With `previous`,
+ * the facts that an apply does not change (OS, packages, versions) are taken from it: the executor
+ * refreshes facts after every changed step, and in a slow VM each process costs seconds.
+ */
+export async function gatherFacts(
+  m: Machine,
+  options: GatherOptions & { previous?: HostFacts } = {},
+): Promise<HostFacts> {
+  const [netState, modulesText, ipvsProc, unitsOut, natRules] = await Promise.all([
+    readNics(m),
+    m.readFile('/proc/modules'),
+    m.readFile('/proc/net/ip_vs'),
+    m.run([
+      'systemctl',
+      'show',
+      '-p',
+      'Id,LoadState,ActiveState,UnitFileState',
+      ...WATCHED_UNITS.map((u) => `${u}.service`),
+    ]),
+    m.run(['iptables', '-w', '-t', 'nat', '-S']),
+  ]);
+  const services = unitsOut.exitCode === 0 ? parseSystemctlShow(unitsOut.stdout) : {};
+  const init = unitsOut.notFound ? 'other' : 'systemd';
+  const prev = options.previous;
+  const [stable, ipvsSave, firewall] = await Promise.all([
+    prev
+      ? Promise.resolve<StableFacts>({
+          hostname: prev.hostname,
+          os: prev.os,
+          kernel: prev.kernel,
+          packageManager: prev.packageManager,
+          packages: prev.packages,
+          versions: prev.versions,
+          networkConfig: prev.networkConfig,
+        })
+      : readStable(m, services),
+    ipvsProc !== null ? m.run(['ipvsadm', '-Sn']) : Promise.resolve(null),
+    readFirewall(m, services),
+  ]);
+  const kernel = stable.kernel;
   const ipvsModule =
     ipvsProc !== null ||
+    prev?.ipvs.available === true ||
     (await m.stat(`/lib/modules/${kernel}/kernel/net/netfilter/ipvs/ip_vs.ko`)) !== null ||
     (await m.stat(`/lib/modules/${kernel}/kernel/net/netfilter/ipvs/ip_vs.ko.xz`)) !== null ||
     (await m.stat(`/lib/modules/${kernel}/kernel/net/netfilter/ipvs/ip_vs.ko.zst`)) !== null;
@@ -231,33 +281,13 @@ export async function gatherFacts(m: Machine, options: GatherOptions = {}): Prom
   );
 
   const ssh = m.env('SSH_CONNECTION')?.split(/\s+/)[2] ?? null;
-  const firstLine = (r: { stdout: string; stderr: string; exitCode: number; notFound: boolean }) =>
-    r.notFound || r.exitCode !== 0 ? null : parseVersion(`${r.stdout}\n${r.stderr}`);
-
   return {
     source: 'live',
-    hostname: (hostnameText ?? '').trim(),
-    os,
-    kernel,
-    packageManager,
+    ...stable,
     init,
-    networkConfig: networkStyle(
-      os,
-      services,
-      (netplanDir ?? []).some((f) => f.endsWith('.yaml')),
-      ifaces !== null,
-    ),
     firewall,
     nics: netState.nics,
     routes: netState.routes,
-    packages,
-    versions: {
-      // ipvsadm --version fails when the kernel has no IPVS: fall back to the package's version.
-      ipvsadm: firstLine(ipvsadmV) ?? (packages.ipvsadm ? parseVersion(packages.ipvsadm) : null),
-      keepalived: firstLine(keepalivedV),
-      nginx: firstLine(nginxV),
-      node: process.versions.node,
-    },
     ipvs: {
       available: ipvsModule,
       loaded: ipvsProc !== null,
@@ -275,6 +305,18 @@ export async function gatherFacts(m: Machine, options: GatherOptions = {}): Prom
     sshLocalAddress: ssh,
     ...(options.system ? { system: await readSystem() } : {}),
   };
+}
+
+/**
+ * The executor's refresh after a changed step: everything an apply can change, re-read; the OS,
+ * packages and versions re-read only after the packages step.
+ */
+export function refreshAfterStep(
+  m: Machine,
+  files: string[],
+): (previous: HostFacts, changed: { recipe: string }) => Promise<HostFacts> {
+  return (previous, changed) =>
+    gatherFacts(m, { files, ...(changed.recipe === 'packages' ? {} : { previous }) });
 }
 
 /** Re-read only the files (cheap) on top of existing facts. */

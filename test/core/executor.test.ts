@@ -271,3 +271,18 @@ describe('executor', () => {
     expect(failed && 'hint' in failed ? failed.hint : '').toMatch(/lock/);
   });
 });
+
+describe('facts refresh during an apply', () => {
+  it('reads packages and versions once, again only after the packages step, and starts no version commands when packages tell', async () => {
+    const h = drWeb1();
+    const lab = await withLab(h, 'seed-dr.yaml');
+    expect((await apply(h, lab, 'web1')).code).toBe(0);
+    const pkgQueries = h.calls.filter((c) => c[0] === 'dpkg-query').length;
+    // One at planning, one after the packages step installed nginx.
+    expect(pkgQueries).toBe(2);
+    expect(h.calls.filter((c) => c[0] === 'nginx' && c[1] === '-v')).toHaveLength(1); // before nginx was installed
+    expect(
+      h.calls.filter((c) => c[1] === '--version' && c[0] === 'keepalived').length,
+    ).toBeLessThanOrEqual(2);
+  });
+});
