@@ -123,6 +123,7 @@ export function buildProgram(): Command {
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--dry-run', 'show the plan and stop (works without root)')
     .option('--json', 'print events as JSON lines')
+    .option('--no-checks', 'skip the doctor checks that run after a successful apply')
     .addHelpText(
       'after',
       '\nExample:\n  sudo lvs-setup apply --lab seed-nat.yaml --host web1 --yes',

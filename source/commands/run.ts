@@ -1,4 +1,5 @@
 import type { Machine } from '../boundary.js';
+import type { Lab } from '../config/resolve.js';
 import { execute, undo, type ExecEvent, type Recap } from '../executor.js';
 import { gatherFacts, refreshAfterStep } from '../facts/gather.js';
 import type { HostFacts } from '../facts/types.js';
@@ -158,6 +159,8 @@ export interface ApplyOptions {
   yes?: boolean;
   dryRun?: boolean;
   json?: boolean;
+  /** Run the doctor's checks after a successful apply (default true; --no-checks). */
+  checks?: boolean;
 }
 
 export async function applyCommand(
@@ -209,8 +212,39 @@ export async function applyCommand(
       io.err(
         'A step failed: fix it and run the same command again; it resumes where it stopped. `lvs-setup undo` reverses what was done.',
       );
+    else if (opts.checks !== false)
+      await afterApplyChecks(machine, lab, p.ctx.hostName, opts.lab, io);
   }
   return recap.failed > 0 ? EXIT.failed : EXIT.ok;
+}
+
+/**
+ * The doctor's checks for this host's role, right after an apply: what the steps cannot see
+ * (nothing listening, a real server not reachable yet, a rival VRRP router). Only warnings and
+ * failures are printed; they do not change the exit code (the apply itself succeeded).
+ */
+async function afterApplyChecks(
+  machine: Machine,
+  lab: Lab,
+  host: string,
+  path: string,
+  io: Output,
+): Promise<void> {
+  const { runDoctor, formatResults, summarize } = await import('../doctor/doctor.js');
+  const run = await runDoctor(machine, { lab: { lab, host, path }, vrrpSeconds: 0 });
+  const flagged = run.results.filter((r) => r.status === 'warn' || r.status === 'fail');
+  const s = summarize(run.results);
+  io.out('');
+  if (flagged.length === 0) {
+    io.out(
+      `Checks: all ${s.pass} relevant checks passed (lvs-setup doctor --lab ${path} for the full list).`,
+    );
+    return;
+  }
+  io.out(
+    'Checks after apply (hosts not applied yet make some fail; run `lvs-setup doctor` again then):',
+  );
+  io.out(formatResults(run.results, { showSkipped: false }));
 }
 
 export async function undoCommand(

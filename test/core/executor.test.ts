@@ -47,6 +47,9 @@ describe('apply on a simulated host', () => {
     expect(first.io.stdout()).toMatch(/ok=\d+ changed=[1-9]\d* failed=0/);
     expect(h.sysctl('net.ipv4.conf.all.arp_ignore')).toBe('1');
     expect(h.sysctl('net.ipv4.conf.lo.arp_announce')).toBe('2');
+    // The doctor's checks run after a successful apply.
+    expect(first.io.stdout()).toMatch(/Checks|checks passed/);
+    expect(h.calls.some((c) => c[0] === 'ss')).toBe(true);
     const second = await apply(h, lab, 'web1');
     expect(second.code).toBe(0);
     expect(second.io.stdout()).toContain('No changes. This host already matches the lab file.');
@@ -276,7 +279,7 @@ describe('facts refresh during an apply', () => {
   it('reads packages and versions once, again only after the packages step, and starts no version commands when packages tell', async () => {
     const h = drWeb1();
     const lab = await withLab(h, 'seed-dr.yaml');
-    expect((await apply(h, lab, 'web1')).code).toBe(0);
+    expect(await applyCommand(h, { lab, host: 'web1', yes: true, checks: false }, captureIo(), never)).toBe(0);
     const pkgQueries = h.calls.filter((c) => c[0] === 'dpkg-query').length;
     // One at planning, one after the packages step installed nginx.
     expect(pkgQueries).toBe(2);
