@@ -71,7 +71,7 @@ class Term {
   }
   async waitFor(
     want: string | RegExp | ((screen: string) => boolean),
-    timeoutMs = 30000,
+    timeoutMs = 60000, // generous: a loaded 2-core machine takes seconds per frame
   ): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

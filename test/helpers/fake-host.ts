@@ -237,6 +237,46 @@ export class FakeHost implements Machine {
     }
   }
 
+  /** What `systemctl enable` makes for a unit file with WantedBy=multi-user.target. */
+  private wantsLink(name: string, on: boolean) {
+    const unitFile = this.files.get(`/etc/systemd/system/${name}.service`);
+    const link = `/etc/systemd/system/multi-user.target.wants/${name}.service`;
+    if (on && unitFile && unitFile.content.toString().includes('WantedBy=multi-user.target')) {
+      this.files.set(link, { content: Buffer.from(unitFile.content), mode: unitFile.mode });
+    } else if (!on) {
+      this.files.delete(link);
+    }
+  }
+
+  /** The version the distro would install (keepalived's decides the template's keywords). */
+  packageVersion(name: string): string {
+    const keepalived = { debian12: '1:2.2.7-1+b2', rocky9: '2.2.8-3.el9', centos7: '1.3.5-19.el7' }[
+      this.distro
+    ];
+    if (name === 'keepalived') return keepalived;
+    if (name === 'ipvsadm') return this.distro === 'centos7' ? '1.27-8.el7' : '1:1.31-1+b1';
+    if (name.startsWith('nginx')) return '1.22.1-9';
+    return this.distro === 'debian12' ? '1.0-1' : '1.0-1.el';
+  }
+
+  private unloadModule(name: string) {
+    this.modules.delete(name);
+    this.setFile(
+      '/proc/modules',
+      [...this.modules].map((m) => `${m} 16384 0 - Live 0x0`).join('\n') + '\n',
+    );
+    if (name === 'ip_vs') {
+      this.files.delete('/proc/net/ip_vs');
+      this.files.delete('/proc/sys/net/ipv4/vs/conntrack');
+      this.ipvs = [];
+    }
+    if (name === 'ipip') {
+      this.nics = this.nics.filter((n) => n.name !== 'tunl0');
+      for (const p of [...this.files.keys()])
+        if (p.startsWith('/proc/sys/net/ipv4/conf/tunl0/')) this.files.delete(p);
+    }
+  }
+
   private unit(name: string): Unit {
     const n = name.replace(/\.service$/, '');
     let u = this.units.get(n);
@@ -267,11 +307,7 @@ export class FakeHost implements Machine {
       }
       case 'modprobe':
         if (args[0] === '-r') {
-          for (const m of args.slice(1)) this.modules.delete(m);
-          this.setFile(
-            '/proc/modules',
-            [...this.modules].map((m) => `${m} 16384 0 - Live 0x0`).join('\n') + '\n',
-          );
+          for (const m of args.slice(1)) this.unloadModule(m);
           return ok();
         }
         for (const m of args) this.loadModule(m);
@@ -282,7 +318,11 @@ export class FakeHost implements Machine {
         const names = args.slice(3);
         return ok(
           names
-            .map((n) => (this.packages.has(n) ? `${n} 1.0-1.el` : `package ${n} is not installed`))
+            .map((n) =>
+              this.packages.has(n)
+                ? `${n} ${this.packageVersion(n)}`
+                : `package ${n} is not installed`,
+            )
             .join('\n'),
         );
       }
@@ -291,7 +331,7 @@ export class FakeHost implements Machine {
         return ok(
           names
             .filter((n) => this.packages.has(n))
-            .map((n) => `${n} ii  1.0-1`)
+            .map((n) => `${n} ii  ${this.packageVersion(n)}`)
             .join('\n'),
         );
       }
@@ -429,10 +469,12 @@ export class FakeHost implements Machine {
         case 'enable':
           u.enabled = true;
           if (now) u.active = true;
+          this.wantsLink(n, true);
           break;
         case 'disable':
           u.enabled = false;
           if (now) u.active = false;
+          this.wantsLink(n, false);
           break;
         case 'start':
         case 'restart':
