@@ -255,7 +255,7 @@ export async function undoCommand(
 ): Promise<number> {
   if (machine.uid() !== 0) {
     throw new CliError(
-      'undo restores system files and removes addresses, rules and settings, so it needs root: run it with sudo.',
+      'undo restores system files and removes addresses, rules and settings, so it needs root: run it with sudo.\nWithout root you can see what the last apply did in /var/lib/lvs-setup/lvs-setup.log (if readable) or check the host with lvs-setup doctor.',
       EXIT.notRoot,
     );
   }
