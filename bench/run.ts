@@ -25,7 +25,12 @@ function timeCommand(argv: string[]): number {
   return performance.now() - t0;
 }
 
-function pair(name: string, a: { label: string; argv: string[] }, b: { label: string; argv: string[] }, runs = 15) {
+function pair(
+  name: string,
+  a: { label: string; argv: string[] },
+  b: { label: string; argv: string[] },
+  runs = 15,
+) {
   const ta: number[] = [];
   const tb: number[] = [];
   timeCommand(a.argv);
@@ -36,12 +41,21 @@ function pair(name: string, a: { label: string; argv: string[] }, b: { label: st
   }
   const ma = median(ta);
   const mb = median(tb);
-  return { name, a: `${a.label}: ${ma.toFixed(1)} ms`, b: `${b.label}: ${mb.toFixed(1)} ms`, ratio: `${(ma / mb).toFixed(2)}×` };
+  return {
+    name,
+    a: `${a.label}: ${ma.toFixed(1)} ms`,
+    b: `${b.label}: ${mb.toFixed(1)} ms`,
+    ratio: `${(ma / mb).toFixed(2)}×`,
+  };
 }
 
 async function replanDirector() {
   const text = readFileSync(new URL('../examples/seed-nat.yaml', import.meta.url), 'utf8');
-  const host = new FakeHost({ distro: 'rocky9', nics: [{ name: 'ens33' }, { name: 'ens37' }], env: { LVS_SETUP_STATE_DIR: '/var/lib/lvs-bench' } });
+  const host = new FakeHost({
+    distro: 'rocky9',
+    nics: [{ name: 'ens33' }, { name: 'ens37' }],
+    env: { LVS_SETUP_STATE_DIR: '/var/lib/lvs-bench' },
+  });
   host.setFile('/root/lab.yaml', text);
   const io = { out: () => {}, err: () => {} };
   await applyCommand(host, { lab: '/root/lab.yaml', host: 'lvs', yes: true }, io, async () => true);
@@ -59,7 +73,11 @@ async function replanDirector() {
     times.push(performance.now() - t0);
     changes = countPlan(plan).change;
   }
-  return { name: 'no-change re-plan of the seed NAT director (simulated host, in process)', value: `${median(times).toFixed(2)} ms median of 30`, changes };
+  return {
+    name: 'no-change re-plan of the seed NAT director (simulated host, in process)',
+    value: `${median(times).toFixed(2)} ms median of 30`,
+    changes,
+  };
 }
 
 async function main() {
@@ -68,7 +86,10 @@ async function main() {
     pair(
       'detect vs bare ip',
       { label: 'lvs-setup detect --json', argv: [process.execPath, bin, 'detect', '--json'] },
-      { label: 'ip -j addr + ip -j route (sh)', argv: ['sh', '-c', 'ip -j addr show >/dev/null && ip -j route show >/dev/null'] },
+      {
+        label: 'ip -j addr + ip -j route (sh)',
+        argv: ['sh', '-c', 'ip -j addr show >/dev/null && ip -j route show >/dev/null'],
+      },
     ),
   );
   rows.push(
@@ -82,7 +103,9 @@ async function main() {
   for (const extra of ['./monitor.js', './wizard.js']) {
     try {
       const mod = (await import(extra)) as Record<string, () => Promise<Record<string, unknown>>>;
-      const fn = Object.values(mod).find((f) => typeof f === 'function' && f.name.startsWith('bench'));
+      const fn = Object.values(mod).find(
+        (f) => typeof f === 'function' && f.name.startsWith('bench'),
+      );
       if (fn) rows.push({ name: extra, ...(await fn()) });
     } catch (e) {
       if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;

@@ -9,7 +9,10 @@ const root = new URL('../..', import.meta.url).pathname;
 describe('the npm package', () => {
   it('packs into one bundle with no dependencies and runs through npx with an empty cache', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lvs-pack-'));
-    const pack = spawnSync('npm', ['pack', '--pack-destination', dir], { cwd: root, encoding: 'utf8' });
+    const pack = spawnSync('npm', ['pack', '--pack-destination', dir], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     expect(pack.status, pack.stderr).toBe(0);
     const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz'));
     expect(tgz).toBeDefined();
