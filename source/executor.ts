@@ -122,7 +122,7 @@ export interface ExecuteOptions {
   steps: Step[];
   facts: HostFacts;
   /** Fresh facts (with the files the steps read) after `changed` changed something. */
-  refresh: (previous: HostFacts, changed: Step) => Promise<HostFacts>;
+  refresh: (previous: HostFacts, changed: Step, actions: readonly Action[]) => Promise<HostFacts>;
   lab: string;
   host: string;
   secrets: string[];
@@ -283,7 +283,7 @@ export async function execute(options: ExecuteOptions): Promise<Recap> {
       }
       recap.changed += 1;
       emit({ type: 'step-changed', index, reason: decision.reason, durationMs: Date.now() - t0 });
-      facts = await options.refresh(facts, step);
+      facts = await options.refresh(facts, step, decision.actions);
     }
   } finally {
     run.finished = now().toISOString();

@@ -195,6 +195,9 @@ export async function applyCommand(
     }
   }
   const reads = stepReads(p.steps);
+  // Load the checks' code before anything changes: a rebuild or upgrade of lvs-setup during a
+  // long apply must not make it fail at the end on a chunk that is gone.
+  const doctor = opts.checks !== false && !opts.json ? import('../doctor/doctor.js') : null;
   const recap = await execute({
     machine,
     steps: p.steps,
@@ -212,8 +215,8 @@ export async function applyCommand(
       io.err(
         'A step failed: fix it and run the same command again; it resumes where it stopped. `lvs-setup undo` reverses what was done.',
       );
-    else if (opts.checks !== false)
-      await afterApplyChecks(machine, lab, p.ctx.hostName, opts.lab, io);
+    else if (doctor)
+      await afterApplyChecks(await doctor, machine, lab, p.ctx.hostName, opts.lab, io);
   }
   return recap.failed > 0 ? EXIT.failed : EXIT.ok;
 }
@@ -224,13 +227,14 @@ export async function applyCommand(
  * failures are printed; they do not change the exit code (the apply itself succeeded).
  */
 async function afterApplyChecks(
+  doctor: typeof import('../doctor/doctor.js'),
   machine: Machine,
   lab: Lab,
   host: string,
   path: string,
   io: Output,
 ): Promise<void> {
-  const { runDoctor, formatResults, summarize } = await import('../doctor/doctor.js');
+  const { runDoctor, formatResults, summarize } = doctor;
   const run = await runDoctor(machine, { lab: { lab, host, path }, vrrpSeconds: 0 });
   const flagged = run.results.filter((r) => r.status === 'warn' || r.status === 'fail');
   const s = summarize(run.results);

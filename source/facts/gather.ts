@@ -1,4 +1,5 @@
 import type { Machine } from '../boundary.js';
+import type { Action } from '../plan/step.js';
 import {
   parseFirewalldListAll,
   parseIpJsonAddr,
@@ -224,32 +225,96 @@ async function readStable(m: Machine, services: HostFacts['services']): Promise<
 }
 
 /**
+ * Groups of facts that cost a process to read. Files, sysctls, modules and /proc/net/ip_vs are
+ * plain reads (cheap) and always re-read; these are re-read only when an action may have changed
+ * them.
+ */
+export type FactGroup = 'stable' | 'net' | 'units' | 'nat' | 'ipvs' | 'firewall';
+const ALL_GROUPS: ReadonlySet<FactGroup> = new Set([
+  'stable',
+  'net',
+  'units',
+  'nat',
+  'ipvs',
+  'firewall',
+]);
+
+/** Which fact groups a command can change, by its program. Unknown programs: all of them. */
+export function groupsChangedBy(argv: readonly string[]): FactGroup[] {
+  const program = (argv[0] ?? '').replace(/^.*\//, '');
+  switch (program) {
+    case 'sysctl':
+    case 'exportfs':
+    case 'mkdir':
+    case 'rmdir':
+    case 'mount':
+    case 'umount':
+    case 'arping':
+    case 'keepalived': // keepalived -t only checks a file
+      return [];
+    case 'ip':
+    case 'nmcli':
+    case 'netplan':
+    case 'networkctl':
+    case 'ifup':
+    case 'ifdown':
+      return ['net'];
+    case 'modprobe':
+      return ['net', 'ipvs']; // ipip makes tunl0; ip_vs makes the table readable
+    case 'systemctl':
+      // Starting keepalived adds VIPs and the table; networkd configures links; firewalld filters.
+      return ['units', 'net', 'ipvs', 'nat', 'firewall'];
+    case 'iptables':
+      return ['nat'];
+    case 'ipvsadm':
+      return ['ipvs'];
+    case 'firewall-cmd':
+    case 'ufw':
+      return ['firewall'];
+    default:
+      return [...ALL_GROUPS];
+  }
+}
+
+/**
  * Read this host's facts through the machine boundary. Never changes anything. With `previous`,
  * the facts that an apply does not change (OS, packages, versions) are taken from it: the executor
  * refreshes facts after every changed step, and in a slow VM each process costs seconds.
  */
 export async function gatherFacts(
   m: Machine,
-  options: GatherOptions & { previous?: HostFacts } = {},
+  options: GatherOptions & { previous?: HostFacts; groups?: ReadonlySet<FactGroup> } = {},
 ): Promise<HostFacts> {
+  const prev = options.previous;
+  // Without previous facts everything is read; with them, only the groups asked for.
+  const want = (g: FactGroup) => !prev || (options.groups ?? ALL_GROUPS).has(g);
   const [netState, modulesText, ipvsProc, unitsOut, natRules] = await Promise.all([
-    readNics(m),
+    want('net')
+      ? readNics(m)
+      : Promise.resolve(prev ? { nics: prev.nics, routes: prev.routes } : null),
     m.readFile('/proc/modules'),
     m.readFile('/proc/net/ip_vs'),
-    m.run([
-      'systemctl',
-      'show',
-      '-p',
-      'Id,LoadState,ActiveState,UnitFileState',
-      ...WATCHED_UNITS.map((u) => `${u}.service`),
-    ]),
-    m.run(['iptables', '-w', '-t', 'nat', '-S']),
+    want('units')
+      ? m.run([
+          'systemctl',
+          'show',
+          '-p',
+          'Id,LoadState,ActiveState,UnitFileState',
+          ...WATCHED_UNITS.map((u) => `${u}.service`),
+        ])
+      : Promise.resolve(null),
+    want('nat') ? m.run(['iptables', '-w', '-t', 'nat', '-S']) : Promise.resolve(null),
   ]);
-  const services = unitsOut.exitCode === 0 ? parseSystemctlShow(unitsOut.stdout) : {};
-  const init = unitsOut.notFound ? 'other' : 'systemd';
-  const prev = options.previous;
+  if (!netState) throw new Error('internal: network facts missing');
+  const services = unitsOut
+    ? unitsOut.exitCode === 0
+      ? parseSystemctlShow(unitsOut.stdout)
+      : {}
+    : (prev?.services ?? {});
+  const init = unitsOut ? (unitsOut.notFound ? 'other' : 'systemd') : (prev?.init ?? 'systemd');
+  const reuseIpvs = !want('ipvs') && prev !== undefined && (ipvsProc !== null) === prev.ipvs.loaded;
   const [stable, ipvsSave, firewall] = await Promise.all([
-    prev
+    prev && !want('stable')
       ? Promise.resolve<StableFacts>({
           hostname: prev.hostname,
           os: prev.os,
@@ -260,8 +325,8 @@ export async function gatherFacts(
           networkConfig: prev.networkConfig,
         })
       : readStable(m, services),
-    ipvsProc !== null ? m.run(['ipvsadm', '-Sn']) : Promise.resolve(null),
-    readFirewall(m, services),
+    ipvsProc !== null && !reuseIpvs ? m.run(['ipvsadm', '-Sn']) : Promise.resolve(null),
+    want('firewall') || !prev ? readFirewall(m, services) : Promise.resolve(prev.firewall),
   ]);
   const kernel = stable.kernel;
   const ipvsModule =
@@ -291,7 +356,11 @@ export async function gatherFacts(
     ipvs: {
       available: ipvsModule,
       loaded: ipvsProc !== null,
-      services: ipvsSave && ipvsSave.exitCode === 0 ? parseIpvsadmSave(ipvsSave.stdout) : null,
+      services: reuseIpvs
+        ? (prev?.ipvs.services ?? null)
+        : ipvsSave && ipvsSave.exitCode === 0
+          ? parseIpvsadmSave(ipvsSave.stdout)
+          : null,
     },
     sysctl,
     modules: (modulesText ?? '')
@@ -299,7 +368,11 @@ export async function gatherFacts(
       .map((l) => l.split(' ')[0] ?? '')
       .filter(Boolean),
     services,
-    iptablesNat: natRules.exitCode === 0 ? natRules.stdout.split('\n').filter(Boolean) : null,
+    iptablesNat: natRules
+      ? natRules.exitCode === 0
+        ? natRules.stdout.split('\n').filter(Boolean)
+        : null
+      : (prev?.iptablesNat ?? null),
     files: await readFiles(m, options.files ?? []),
     uid: m.uid(),
     sshLocalAddress: ssh,
@@ -308,15 +381,26 @@ export async function gatherFacts(
 }
 
 /**
- * The executor's refresh after a changed step: everything an apply can change, re-read; the OS,
- * packages and versions re-read only after the packages step.
+ * The executor's refresh after a changed step: files and /proc re-read, and of the facts that cost
+ * a process only the groups the step's commands can change (measured in a TCG guest: ~10 s per
+ * full refresh, which made a director's first apply take 4-5 minutes). The OS, packages and
+ * versions are re-read only after the packages step.
  */
 export function refreshAfterStep(
   m: Machine,
   files: string[],
-): (previous: HostFacts, changed: { recipe: string }) => Promise<HostFacts> {
-  return (previous, changed) =>
-    gatherFacts(m, { files, ...(changed.recipe === 'packages' ? {} : { previous }) });
+): (
+  previous: HostFacts,
+  changed: { recipe: string },
+  actions: readonly Action[],
+) => Promise<HostFacts> {
+  return (previous, changed, actions) => {
+    const groups = new Set<FactGroup>(changed.recipe === 'packages' ? ['stable', 'units'] : []);
+    for (const a of actions) {
+      if (a.kind === 'command') for (const g of groupsChangedBy(a.argv)) groups.add(g);
+    }
+    return gatherFacts(m, { files, previous, groups });
+  };
 }
 
 /** Re-read only the files (cheap) on top of existing facts. */

@@ -279,7 +279,9 @@ describe('facts refresh during an apply', () => {
   it('reads packages and versions once, again only after the packages step, and starts no version commands when packages tell', async () => {
     const h = drWeb1();
     const lab = await withLab(h, 'seed-dr.yaml');
-    expect(await applyCommand(h, { lab, host: 'web1', yes: true, checks: false }, captureIo(), never)).toBe(0);
+    expect(
+      await applyCommand(h, { lab, host: 'web1', yes: true, checks: false }, captureIo(), never),
+    ).toBe(0);
     const pkgQueries = h.calls.filter((c) => c[0] === 'dpkg-query').length;
     // One at planning, one after the packages step installed nginx.
     expect(pkgQueries).toBe(2);
@@ -287,5 +289,25 @@ describe('facts refresh during an apply', () => {
     expect(
       h.calls.filter((c) => c[1] === '--version' && c[0] === 'keepalived').length,
     ).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('targeted refresh', () => {
+  it('after a step that only sets sysctls or writes files, no fact-reading process is started', async () => {
+    const { groupsChangedBy } = await import('../../source/facts/gather.js');
+    expect(groupsChangedBy(['sysctl', '-w', 'a=1'])).toEqual([]);
+    expect(groupsChangedBy(['iptables', '-t', 'nat', '-A', 'X'])).toEqual(['nat']);
+    expect(groupsChangedBy(['some-new-tool'])).toHaveLength(6);
+    const h = drWeb1();
+    const lab = await withLab(h, 'seed-dr.yaml');
+    expect(
+      await applyCommand(h, { lab, host: 'web1', yes: true, checks: false }, captureIo(), never),
+    ).toBe(0);
+    const shows = h.calls.filter((c) => c[0] === 'systemctl' && c[1] === 'show').length;
+    const changers = h.calls.filter((c) => c[0] === 'sysctl' && c[1] === '-w').length;
+    expect(changers).toBeGreaterThan(5);
+    // One read at planning, then only after steps that ran systemctl or installed packages.
+    const systemctlChanges = h.calls.filter((c) => c[0] === 'systemctl' && c[1] !== 'show').length;
+    expect(shows).toBeLessThanOrEqual(1 + systemctlChanges + 1);
   });
 });
