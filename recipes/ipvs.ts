@@ -23,6 +23,8 @@ import { directedServices, isHaDirector, type PlanContext, type Recipe } from '.
 export const IPVSADM_EL_FILE = '/etc/sysconfig/ipvsadm';
 export const IPVSADM_DEBIAN_RULES = '/etc/ipvsadm.rules';
 export const IPVSADM_DEBIAN_DEFAULTS = '/etc/default/ipvsadm';
+/** The runlevel-2 start link update-rc.d makes for /etc/init.d/ipvsadm (Debian 10+: always S01). */
+export const DEBIAN_RC_LINK = '/etc/rc2.d/S01ipvsadm';
 const RULES_MODE = 0o644;
 
 type ForwardFlag = '-m' | '-g' | '-i';
@@ -219,8 +221,20 @@ const batch = (lines: string[]) => `${lines.join('\n')}\n`;
 
 /** `ipvsadm -R` with its batch on standard input, undone by the inverse batch. */
 function restoreAction(change: TableChange) {
+  // When the inverse only deletes services this run added, exit 255 ("No such service") counts
+  // as done: the table may be empty already (a reboot without the boot-time restore, ipvsadm -C),
+  // and undo must go on to the rest of the journal.
+  const onlyDeletes = change.inverse.every((l) => l.startsWith('-D '));
   const inverse: CommandSpec[] =
-    change.inverse.length > 0 ? [{ argv: ['ipvsadm', '-R'], input: batch(change.inverse) }] : [];
+    change.inverse.length > 0
+      ? [
+          {
+            argv: ['ipvsadm', '-R'],
+            input: batch(change.inverse),
+            ...(onlyDeletes ? { okExitCodes: [0, 255] } : {}),
+          },
+        ]
+      : [];
   return cmd(['ipvsadm', '-R'], { input: batch(change.lines), inverse });
 }
 
@@ -363,8 +377,27 @@ function bootSteps(ctx: PlanContext, facts: HostFacts, desired: IpvsServiceEntry
         vars: { AUTO: 'true', DAEMON: 'none' },
         template: DEBIAN_DEFAULTS_TEMPLATE,
         title: `Set AUTO="true" in ${IPVSADM_DEBIAN_DEFAULTS} (load the table at boot)`,
-        explain: `The package links /etc/init.d/ipvsadm into the boot runlevels already (update-rc.d in its postinst); it only loads ${IPVSADM_DEBIAN_RULES} when AUTO="true". DAEMON="none": no connection-sync daemon (that is for a pair of directors sharing connection state).`,
+        explain: `/etc/init.d/ipvsadm only loads ${IPVSADM_DEBIAN_RULES} at boot when AUTO="true". DAEMON="none": no connection-sync daemon (that is for a pair of directors sharing connection state).`,
       }),
+      {
+        id: 'ipvs:enable',
+        recipe: 'ipvs',
+        title: 'Enable the ipvsadm init script (restore the table at boot)',
+        explain: `The package links /etc/init.d/ipvsadm into the boot runlevels (update-rc.d in its postinst), but an image or an admin may have disabled it, and then AUTO="true" alone restores nothing at boot. \`systemctl enable\` runs update-rc.d for a SysV script. Not started now: the table is already loaded.`,
+        reads: [DEBIAN_RC_LINK],
+        decide(f) {
+          if (f.services.ipvsadm?.enabled || f.files[DEBIAN_RC_LINK])
+            return ok('the ipvsadm init script runs at boot');
+          return change(
+            `${DEBIAN_RC_LINK} does not exist: the ipvsadm init script does not run at boot`,
+            [
+              cmd(['systemctl', 'enable', 'ipvsadm'], {
+                inverse: [{ argv: ['systemctl', 'disable', 'ipvsadm'] }],
+              }),
+            ],
+          );
+        },
+      },
     );
   } else {
     steps.push({

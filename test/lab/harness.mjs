@@ -496,7 +496,11 @@ export function createLab(spec) {
     const disables = [
       ...disable.map((u) => `  rm -f "$ROOT"/etc/systemd/system/*.wants/${shq(u)}`),
       ...(services === 'disabled' ? LAB_SYSV_SERVICES : []).map(
-        (u) => `  rm -f "$ROOT"/etc/rc[2345].d/S[0-9][0-9]${shq(u)}`,
+        // as Debian's `update-rc.d NAME disable` leaves it: the start links become K links
+        // (deleting them would leave a state `systemctl enable` cannot repair)
+        (u) =>
+          `  for f in "$ROOT"/etc/rc[2345].d/S[0-9][0-9]${shq(u)}; do ` +
+          `if [ -L "$f" ]; then mv "$f" "\${f%/*}/K01"${shq(u)}; fi; done`,
       ),
     ].join('\n');
     const setup = `#!/bin/sh
@@ -820,6 +824,9 @@ hostname ${shq(g.spec.name)}
               'ip addr; ip route; ipvsadm -Ln --stats 2>&1; iptables -t nat -S 2>&1; ' +
                 'systemctl --failed --no-pager',
             ]);
+            // lvs-setup's own record of what it ran (the first thing to read when an apply fails)
+            await dump('lvs-setup.log', ['sh', '-c', 'cat /var/lib/lvs-setup/lvs-setup.log 2>&1']);
+            await dump('journal.json', ['sh', '-c', 'cat /var/lib/lvs-setup/journal.json 2>&1']);
           }),
       );
     },

@@ -21,3 +21,50 @@ export const smokeLab = {
     { name: 'client', nics: [{ segment: 'net91', name: 'ens33' }] },
   ],
 };
+
+/** examples/seed-nat.yaml: director (ens33 public net91, ens37 private net81), two real servers
+ * on net81, the NFS server and a client on net91. Scenarios 1 (NAT) and 5 (NFS). */
+export const natLab = {
+  name: 'nat',
+  segments: ['net91', 'net81'],
+  guests: [
+    {
+      name: 'lvs',
+      nics: [
+        { segment: 'net91', name: 'ens33' },
+        { segment: 'net81', name: 'ens37' },
+      ],
+    },
+    { name: 'web1', nics: [{ segment: 'net81', name: 'ens33' }] },
+    { name: 'web2', nics: [{ segment: 'net81', name: 'ens33' }] },
+    { name: 'nfs', nics: [{ segment: 'net91', name: 'ens33' }] },
+    { name: 'client', nics: [{ segment: 'net91', name: 'ens33' }] },
+  ],
+};
+
+/** examples/seed-dr.yaml: director and two real servers on one segment, a client. The director
+ * and web1 have persistent disks (scenario 7 reboots them). Scenarios 2, 6, 7, 8 share it. */
+export const drLab = {
+  name: 'dr',
+  segments: ['net91'],
+  guests: [
+    { name: 'lvs', nics: [{ segment: 'net91', name: 'ens33' }], persistent: true },
+    { name: 'web1', nics: [{ segment: 'net91', name: 'ens33' }], persistent: true },
+    { name: 'web2', nics: [{ segment: 'net91', name: 'ens33' }] },
+    { name: 'client', nics: [{ segment: 'net91', name: 'ens33' }] },
+  ],
+};
+
+/** examples/seed-dr-keepalived.yaml: the keepalived pair (lvs1 MASTER, lvs2 BACKUP), two DR real
+ * servers and a client on one segment. Scenario 4. */
+export const haLab = {
+  name: 'ha',
+  segments: ['net91'],
+  guests: [
+    { name: 'lvs1', nics: [{ segment: 'net91', name: 'ens33' }] },
+    { name: 'lvs2', nics: [{ segment: 'net91', name: 'ens33' }] },
+    { name: 'web1', nics: [{ segment: 'net91', name: 'ens33' }] },
+    { name: 'web2', nics: [{ segment: 'net91', name: 'ens33' }] },
+    { name: 'client', nics: [{ segment: 'net91', name: 'ens33' }] },
+  ],
+};

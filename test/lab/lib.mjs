@@ -4,12 +4,14 @@ import path from 'node:path';
 import { REPO } from './harness.mjs';
 
 /** The product's bundled build, as the guests see it (they share this machine's filesystem). */
-export const LVS_SETUP = path.join(REPO, 'dist/lvs-setup.js');
+// run.mjs copies dist/ into the run's folder first (LAB_LVS_SETUP): the build loads chunks on
+// use, so a rebuild on this machine during a run would break the guests' running applies.
+export const LVS_SETUP = process.env.LAB_LVS_SETUP ?? path.join(REPO, 'dist/lvs-setup.js');
 
 /** Run `lvs-setup ARGS...` in a guest exactly as a user would (bundled build, not the sources),
  * from the repository folder (so `--lab examples/seed-nat.yaml` resolves). Same result as exec. */
 export function lvsSetup(lab, guest, args, opts = {}) {
-  return lab.exec(guest, ['node', LVS_SETUP, ...args], { timeoutMs: 300000, cwd: REPO, ...opts });
+  return lab.exec(guest, ['node', LVS_SETUP, ...args], { timeoutMs: 1200000, cwd: REPO, ...opts });
 }
 
 /**
@@ -68,4 +70,104 @@ export async function waitFor(what, fn, { timeoutMs = 30000, intervalMs = 250 } 
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/**
+ * `lvs-setup apply --lab FILE --host H --yes` on each of hosts, in parallel (as students would
+ * on five VMs at once). Returns {host: {code, ms, stdout, stderr}}; with t, prints each host's
+ * duration as a figure. Throws (with the output) when an apply fails unless allowFail.
+ * hosts: names, or {guest, host} when the guest is not named like the lab file's host.
+ */
+export async function applyAll(
+  lab,
+  t,
+  labFile,
+  hosts,
+  { allowFail = false, label = 'apply' } = {},
+) {
+  const list = hosts.map((h) => (typeof h === 'string' ? { guest: h, host: h } : h));
+  const out = {};
+  await Promise.all(
+    list.map(async ({ guest, host }) => {
+      const r = await lvsSetup(lab, guest, ['apply', '--lab', labFile, '--host', host, '--yes']);
+      out[guest] = r;
+      t?.figure(
+        `${label} ${guest} s`,
+        `${(r.ms / 1000).toFixed(1)}${r.code === 0 ? '' : ` (exit ${r.code})`}`,
+      );
+    }),
+  );
+  if (!allowFail) {
+    const bad = list.filter(({ guest }) => out[guest].code !== 0 || out[guest].timedOut);
+    if (bad.length) {
+      throw new Error(
+        bad
+          .map(({ guest }) => {
+            const r = out[guest];
+            const text = `${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-40).join('\n');
+            return `${label} on ${guest} failed (exit ${r.code}${r.timedOut ? ', timed out' : ''}):\n${text}`;
+          })
+          .join('\n\n'),
+      );
+    }
+  }
+  return out;
+}
+
+/** The text apply prints when a host already matches the lab file. */
+export const NO_CHANGES = 'No changes. This host already matches the lab file.';
+
+/** State that scenarios of one layout pass on to the next (they run in file-name order). */
+export const shared = {};
+
+/** sha256 of every regular file under dirs in a guest: Map(path -> hash). */
+export async function hashFiles(lab, guest, dirs = ['/etc', '/var/www', '/usr/local']) {
+  const r = await lab.sh(
+    guest,
+    `find ${dirs.join(' ')} -xdev -type f -print0 2>/dev/null | xargs -0 -r sha256sum`,
+    { timeoutMs: 180000 },
+  );
+  const m = new Map();
+  for (const line of r.stdout.split('\n')) {
+    const k = line.match(/^([0-9a-f]{64})\s+(.*)$/);
+    if (k) m.set(k[2], k[1]);
+  }
+  return m;
+}
+
+/** What scenario 6 compares before/after a second apply: the IPVS table, the nat rules, the
+ * addresses and the sysctls lvs-setup manages. */
+export const STATE_SCRIPT =
+  'echo "## ipvsadm -Sn"; [ -e /proc/net/ip_vs ] && ipvsadm -Sn; ' +
+  'echo "## iptables -t nat -S"; iptables -t nat -S 2>&1; ' +
+  'echo "## ip addr"; ip addr; ' +
+  'echo "## sysctl"; sysctl -a -r "^net\\.ipv4\\.(ip_forward|conf\\.|vs\\.)" 2>/dev/null';
+
+export async function hostState(lab, guest) {
+  const r = await lab.sh(guest, STATE_SCRIPT, { timeoutMs: 60000 });
+  return r.stdout;
+}
+
+/** The lines that differ between two texts (for failure messages). */
+export function lineDiff(a, b) {
+  const A = a.split('\n');
+  const B = b.split('\n');
+  const sa = new Set(A);
+  const sb = new Set(B);
+  return [
+    ...A.filter((l) => !sb.has(l)).map((l) => `- ${l}`),
+    ...B.filter((l) => !sa.has(l)).map((l) => `+ ${l}`),
+  ];
+}
+
+/** Copies a guest's lvs-setup log into the run folder (kept on failure). */
+export async function keepLog(lab, guest, tag) {
+  try {
+    const r = await lab.exec(guest, ['cat', '/var/lib/lvs-setup/lvs-setup.log']);
+    const fs = await import('node:fs');
+    fs.mkdirSync(path.join(lab.runDir, guest), { recursive: true });
+    fs.writeFileSync(path.join(lab.runDir, guest, `lvs-setup-${tag}.log`), r.stdout);
+  } catch {
+    /* the guest is off */
+  }
 }

@@ -93,6 +93,15 @@ async function main() {
     say('note: dist/lvs-setup.js is missing (npm run build); scenarios that run the product fail');
   }
 
+  // A snapshot of the build for this run (guests see it through 9p): a rebuild during the run
+  // must not swap chunks under a running lvs-setup.
+  if (!process.env.LAB_LVS_SETUP && fs.existsSync(path.join(REPO, 'dist/lvs-setup.js'))) {
+    const snap = path.join(REPO, '.lab', `dist-${process.pid}`);
+    fs.rmSync(snap, { recursive: true, force: true });
+    fs.cpSync(path.join(REPO, 'dist'), snap, { recursive: true });
+    process.env.LAB_LVS_SETUP = path.join(snap, 'lvs-setup.js');
+    process.on('exit', () => fs.rmSync(snap, { recursive: true, force: true }));
+  }
   const scenarios = await loadScenarios(process.argv.slice(2));
   // Group consecutive scenarios sharing a layout: one boot per group.
   const groups = [];

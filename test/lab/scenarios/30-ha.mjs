@@ -1,0 +1,104 @@
+// Scenario 4 (issue 4): the keepalived pair of examples/seed-dr-keepalived.yaml (seed timings:
+// advert_int 1, delay_loop 6, connect_timeout 10, retry 3, delay_before_retry 3). The VIP is on
+// the MASTER; powering the MASTER off during a client loop moves it to the BACKUP within 4 s and
+// >= 99% of the loop's requests succeed; nginx stopped on web1 -> keepalived removes web1 within
+// delay_loop + connect_timeout and every later request goes to web2; nginx started -> web1 returns.
+import { applyAll, curlLoop, ipv4, tally, waitFor } from '../lib.mjs';
+import { haLab } from '../labs.mjs';
+
+const VIP = '192.168.91.148';
+const PAGES = ['server 192.168.91.146', 'server 192.168.91.147'];
+const hasVip = async (lab, g) => (await ipv4(lab, g, 'ens33')).some((a) => a.startsWith(`${VIP}/`));
+const inTable = async (lab, g, rs) =>
+  (await lab.exec(g, ['ipvsadm', '-Ln'])).stdout.includes(`${rs}:80`);
+
+export default {
+  name: 'HA: keepalived pair fails over within 4 s; health check removes and returns a real server',
+  lab: haLab,
+  timeoutMs: 25 * 60 * 1000,
+
+  async run(lab, t) {
+    await applyAll(lab, t, 'examples/seed-dr-keepalived.yaml', [
+      'lvs1',
+      'lvs2',
+      'web1',
+      'web2',
+      'client',
+    ]);
+    await waitFor('the VIP on lvs1 (MASTER)', () => hasVip(lab, 'lvs1'), { timeoutMs: 30000 });
+    t.assert(!(await hasVip(lab, 'lvs2')), 'the VIP is on the BACKUP too');
+    await waitFor(
+      'both real servers in lvs1 table',
+      async () =>
+        (await inTable(lab, 'lvs1', '192.168.91.146')) &&
+        (await inTable(lab, 'lvs1', '192.168.91.147')),
+      { timeoutMs: 60000, intervalMs: 2000 },
+    );
+    const warm = await curlLoop(lab, 'client', `http://${VIP}/`, 20, {
+      okBody: (b) => PAGES.includes(b),
+    });
+    t.assert(warm.ok === 20, `before failover only ${warm.ok}/20 succeeded`);
+
+    // the loop: 150 requests, 0.1 s apart; a request caught in the failover waits for its SYN
+    // to be retransmitted (connect timeout 10 s) instead of failing at once
+    const loop = curlLoop(lab, 'client', `http://${VIP}/`, 150, {
+      intervalS: 0.1,
+      connectTimeout: 10,
+      maxTime: 15,
+      okBody: (b) => PAGES.includes(b),
+    });
+    await new Promise((r) => setTimeout(r, 4000));
+    const off = Date.now();
+    await lab.powerOff('lvs1');
+    const moved = await waitFor('the VIP on lvs2', () => hasVip(lab, 'lvs2'), {
+      timeoutMs: 30000,
+      intervalMs: 100,
+    });
+    const failoverS = (Date.now() - off) / 1000;
+    const l = await loop;
+    t.figure('failover: VIP on BACKUP after s', failoverS.toFixed(1));
+    t.figure(
+      'loop ok/total',
+      `${l.ok}/${l.total} (${((l.ok / l.total) * 100).toFixed(1)}%) ${JSON.stringify(tally(l.bodies))}`,
+    );
+    void moved;
+
+    const limit = 6 + 10; // delay_loop + connect_timeout
+    await lab.exec('web1', ['systemctl', 'stop', 'nginx'], { check: true });
+    const s0 = Date.now();
+    await waitFor(
+      'web1 out of the table',
+      async () => !(await inTable(lab, 'lvs2', '192.168.91.146')),
+      {
+        timeoutMs: 90000,
+        intervalMs: 500,
+      },
+    );
+    const removalS = (Date.now() - s0) / 1000;
+    t.figure('web1 removed after s', `${removalS.toFixed(1)} (limit ${limit})`);
+    const only2 = await curlLoop(lab, 'client', `http://${VIP}/`, 20);
+    t.figure('after removal', JSON.stringify(tally(only2.bodies)));
+
+    await lab.exec('web1', ['systemctl', 'start', 'nginx'], { check: true });
+    const r0 = Date.now();
+    await waitFor('web1 back in the table', () => inTable(lab, 'lvs2', '192.168.91.146'), {
+      timeoutMs: 90000,
+      intervalMs: 500,
+    });
+    t.figure('web1 back after s', ((Date.now() - r0) / 1000).toFixed(1));
+    const both = await curlLoop(lab, 'client', `http://${VIP}/`, 20);
+    t.figure('after return', JSON.stringify(tally(both.bodies)));
+
+    t.assert(failoverS <= 4, `the VIP reached the BACKUP after ${failoverS} s (> 4 s)`);
+    t.assert(
+      l.ok / l.total >= 0.99,
+      `only ${l.ok}/${l.total} requests of the failover loop succeeded`,
+    );
+    t.assert(removalS <= limit, `web1 removed after ${removalS} s (> ${limit} s)`);
+    t.assert(
+      only2.ok === 20 && only2.bodies.every((b) => b === PAGES[1]),
+      'requests after the removal did not all go to web2',
+    );
+    t.assert(both.ok === 20 && new Set(both.bodies).size === 2, 'web1 did not return');
+  },
+};
