@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { applyCommand } from '../source/commands/run.js';
 import { parseLab } from '../source/config/load.js';
-import { gatherFacts, withFiles } from '../source/facts/gather.js';
-import { buildSteps, makeContext, makePlan, stepReads, countPlan } from '../source/plan/plan.js';
+import { countPlan } from '../source/plan/plan.js';
+import { prepare } from '../source/commands/common.js';
 import { FakeHost } from '../test/helpers/fake-host.js';
 
 const bin = new URL('../bin/lvs-setup.cjs', import.meta.url).pathname;
@@ -65,11 +65,8 @@ async function replanDirector() {
   let changes = -1;
   for (let i = 0; i < 30; i++) {
     const t0 = performance.now();
-    const facts0 = await gatherFacts(host);
-    const ctx = makeContext(r.lab, 'lvs', facts0);
-    const steps = buildSteps(ctx, facts0);
-    const facts = await withFiles(host, facts0, stepReads(steps));
-    const plan = makePlan(ctx, facts, steps);
+    // The same path `lvs-setup plan` takes: facts, host, steps, file reads, decisions.
+    const { plan } = await prepare(host, r.lab, 'lvs');
     times.push(performance.now() - t0);
     changes = countPlan(plan).change;
   }

@@ -50,15 +50,11 @@ export interface Machine {
 }
 
 export function shortCommand(argv: readonly string[]): string {
-  return argv.map(quoteForDisplay).join(' ');
+  return argv.map(shellQuote).join(' ');
 }
 
 /** POSIX single-quote a word unless it is made only of characters that are safe as they are. */
 export function shellQuote(word: string): string {
   if (word !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
   return `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-function quoteForDisplay(word: string): string {
-  return shellQuote(word);
 }
