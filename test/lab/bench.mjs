@@ -2,13 +2,17 @@
 //  - a director with 1 service x N real servers (default 1000) applied by lvs-setup from a
 //    generated lab file (DR real servers on the director's /16: they need not exist for ipvsadm);
 //  - the seed's way: a script of one `ipvsadm -a` per rule, on an emptied table;
-//  - a no-change re-apply of that full director.
+//  - a no-change re-apply of that full director;
+//  - issue 6: with 100 services x 10 real servers in the kernel table, 60 s at 1 Hz of
+//    `lvs-setup monitor` vs `watch -n1 ipvsadm -Ln --stats --rate`, each in a terminal (script)
+//    in its own transient systemd unit: CPU time of the whole unit (cgroup) and peak RSS.
 //   LAB_BENCH_N=1000  LAB_SKIP_ASSETS=1
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { withLab } from './harness.mjs';
-import { lvsSetup, NO_CHANGES } from './lib.mjs';
+import { REPO, withLab } from './harness.mjs';
+
+let LVS_SETUP, lvsSetup, NO_CHANGES; // from ./lib.mjs, once LAB_LVS_SETUP is set
 
 const N = Number(process.env.LAB_BENCH_N ?? 1000);
 const VIP = '10.0.0.100';
@@ -40,6 +44,15 @@ async function main() {
     });
     if (r.status !== 0) throw new Error('lab assets failed');
   }
+  // a snapshot of the build (as run.mjs does): a rebuild during the bench must not swap chunks
+  if (!process.env.LAB_LVS_SETUP) {
+    const snap = path.join(REPO, '.lab', `dist-${process.pid}`);
+    fs.rmSync(snap, { recursive: true, force: true });
+    fs.cpSync(path.join(REPO, 'dist'), snap, { recursive: true });
+    process.env.LAB_LVS_SETUP = path.join(snap, 'lvs-setup.js');
+    process.on('exit', () => fs.rmSync(snap, { recursive: true, force: true }));
+  }
+  ({ LVS_SETUP, lvsSetup, NO_CHANGES } = await import('./lib.mjs'));
   const spec = {
     name: 'bench',
     segments: ['net'],
@@ -92,7 +105,59 @@ async function main() {
 
     console.log('\nside by side (seconds, one TCG guest):');
     for (const [w, s] of rows) console.log(`  ${s.toFixed(1).padStart(8)}  ${w}`);
+
+    await monitorVsWatch(lab);
   });
+}
+
+/** 60 s of each viewer on the same 100 x 10 table, one after the other, in the same guest. */
+async function monitorVsWatch(lab) {
+  const lines = [];
+  for (let s = 0; s < 100; s++) {
+    const vip = `10.1.${s}.1:80`;
+    lines.push(`-A -t ${vip} -s wlc`);
+    for (let r = 0; r < 10; r++) lines.push(`-a -t ${vip} -r 10.2.${s}.${r + 1}:80 -g -w 1`);
+  }
+  await lab.writeFile('lvs', '/root/table.rules', `${lines.join('\n')}\n`);
+  await lab.sh('lvs', 'ipvsadm -C && ipvsadm -R < /root/table.rules', { check: true });
+  const seconds = Number(process.env.LAB_BENCH_MONITOR_S ?? 60);
+  const viewers = [
+    ['watch -n1 ipvsadm -Ln --stats --rate', 'watch -n1 ipvsadm -Ln --stats --rate', 'watch'],
+    [
+      'lvs-setup monitor (1 s)',
+      `env -u CI node ${LVS_SETUP} monitor --interval 1`,
+      'lvs-setup.js monitor',
+    ],
+  ];
+  const out = [];
+  for (const [label, cmd, pattern] of viewers) {
+    const unit = `bench-${out.length}`;
+    // a terminal of 160x50 for the viewer (script's own is 0x0 when its input is not one)
+    const inner = `stty cols 160 rows 50; TERM=xterm-256color exec ${cmd}`;
+    const run = lab.sh(
+      'lvs',
+      `systemd-run --unit=${unit} --wait --collect -p RuntimeMaxSec=${seconds} ` +
+        `-p StandardOutput=null -p StandardError=null --setenv=HOME=/root ` +
+        `--working-directory=${REPO} script -qfc '${inner}' /dev/null 2>&1`,
+      { timeoutMs: (seconds + 120) * 1000 },
+    );
+    // peak RSS of the viewer's main process, read just before the unit's time is up
+    await new Promise((r) => setTimeout(r, (seconds - 5) * 1000));
+    const hwm = await lab.sh(
+      'lvs',
+      `for p in $(pgrep -f '${pattern}'); do grep VmHWM /proc/$p/status; done | sort -k2 -n | tail -1`,
+    );
+    const r = await run;
+    const cpu = /CPU time consumed: (.*)/.exec(r.stdout)?.[1]?.trim() ?? '?';
+    const rss = hwm.stdout.trim().replace(/^VmHWM:\s*/, '');
+    out.push([label, cpu, rss]);
+    console.log(`${label}: ${seconds} s at 1 Hz, CPU ${cpu}, peak RSS ${rss}`);
+  }
+  console.log(
+    `\nmonitor vs watch, 100 services x 10 real servers, ${seconds} s at 1 Hz (one TCG guest):`,
+  );
+  console.log(`  ${'viewer'.padEnd(40)} ${'CPU'.padStart(10)} ${'peak RSS'.padStart(12)}`);
+  for (const [l, c, m] of out) console.log(`  ${l.padEnd(40)} ${c.padStart(10)} ${m.padStart(12)}`);
 }
 
 main().catch((e) => {

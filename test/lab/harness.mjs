@@ -102,8 +102,8 @@ function log(...a) {
 }
 
 /** Run a command on this machine; throws with stderr on a non-zero exit. */
-function host(argv, { allowFail = false } = {}) {
-  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 30000 });
+function host(argv, { allowFail = false, timeoutMs = 30000 } = {}) {
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: timeoutMs });
   if (!allowFail && r.status !== 0) {
     throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr || r.error}`);
   }
@@ -330,12 +330,21 @@ const shq = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
  * @property {boolean} [persistent]  overlay on an ext4 disk image (survives reboot/powerOn);
  *                                   default: tmpfs (every boot is a fresh machine)
  * @property {number} [diskMiB]      persistent disk size (2048)
+ * @property {DiskSpec[]} [disks]    more disks, ext4, mounted at boot (/etc/fstab, by label): a
+ *                                   real VM's directories live on a real filesystem, and the
+ *                                   guest's own (overlayfs over 9p) cannot be exported by knfsd
  * @property {number} [memMiB]       768
  * @property {'disabled'|'as-installed'} [services]  LAB_SERVICES state at first boot ('disabled')
  * @property {string[]} [mask]       more units to mask;  [unmask]: DEFAULT_MASKED_UNITS to keep
  * @property {string[]} [disable]    more units to disable at first boot
  * @property {Record<string, string|Buffer>} [files]  absolute guest path -> content, first boot
  * @property {string} [append]       extra kernel command line;  [cpu]: qemu -cpu model
+ *
+ * @typedef {object} DiskSpec
+ * @property {string} mount    where the guest mounts it
+ * @property {number} [mib]    size of an empty disk (32)
+ * @property {string} [from]   a directory of this machine copied into it (mkfs.ext4 -d); built
+ *                             once into .lab-cache and attached copy-on-write (snapshot=on)
  *
  * @typedef {object} LabSpec
  * @property {string[]} segments
@@ -385,6 +394,16 @@ export function createLab(spec) {
       qmpSock: path.join(sockDir, `${g.name}.qmp.sock`),
       pidFile: path.join(dir, 'qemu.pid'),
       disk: g.persistent ? path.join(dir, 'disk.img') : null,
+      disks: (g.disks ?? []).map((d, di) => ({
+        ...d,
+        // a cached disk keeps the label it was made with: name it after its content
+        label: d.from
+          ? `lc${d.from.replace(/[^A-Za-z0-9]+/g, '-')}`.slice(0, 16)
+          : `lab${gi}d${di}`,
+        file: d.from
+          ? path.join(CACHE_DIR, `disk${d.from.replace(/[^A-Za-z0-9]+/g, '-')}.img`)
+          : path.join(dir, `disk${di}.img`),
+      })),
       proc: null,
       exited: null,
       channel: null,
@@ -479,6 +498,18 @@ export function createLab(spec) {
         'ExecStart=-udevadm trigger --type=devices --action=add --subsystem-match=net ' +
         '--subsystem-match=block --subsystem-match=virtio-ports --subsystem-match=tty\n',
     );
+    if (g.disks.length) {
+      put(
+        'etc/fstab',
+        "# lvs-setup lab: this guest's disks (test/lab/harness.mjs)\n" +
+          g.disks
+            .map(
+              (d) =>
+                `LABEL=${d.label} ${d.mount} ext4 defaults,nofail,x-systemd.device-timeout=20s 0 0\n`,
+            )
+            .join(''),
+      );
+    }
     for (const [p, content] of Object.entries(g.spec.files ?? {})) {
       put(p.replace(/^\/+/, ''), content);
     }
@@ -538,6 +569,23 @@ hostname ${shq(g.spec.name)}
       fs.truncateSync(g.disk, mib * 1024 * 1024);
       host(['mkfs.ext4', '-q', '-F', '-L', `lab-${g.spec.name}`, g.disk]);
     }
+    for (const d of g.disks) makeDisk(d);
+  }
+
+  function makeDisk(d) {
+    if (d.from && fs.existsSync(d.file)) return; // cached; attached copy-on-write
+    const tmp = `${d.file}.${process.pid}.tmp`;
+    let mib = d.mib ?? 32;
+    if (d.from) {
+      const kib = Number(host(['du', '-sk', d.from]).stdout.split(/\s/)[0]);
+      mib = Math.ceil((kib * 1.4) / 1024) + 64;
+    }
+    fs.closeSync(fs.openSync(tmp, 'w'));
+    fs.truncateSync(tmp, mib * 1024 * 1024);
+    host(['mkfs.ext4', '-q', '-F', '-L', d.label, ...(d.from ? ['-d', d.from] : []), tmp], {
+      timeoutMs: 10 * 60 * 1000,
+    });
+    fs.renameSync(tmp, d.file);
   }
 
   function qemuArgs(g) {
@@ -604,6 +652,12 @@ hostname ${shq(g.spec.name)}
       a.push('-device', `virtio-net-pci,netdev=n${i},mac=${n.mac}`);
     });
     if (g.disk) a.push('-drive', `file=${g.disk},if=virtio,format=raw,cache=unsafe`);
+    for (const d of g.disks) {
+      a.push(
+        '-drive',
+        `file=${d.file},if=virtio,format=raw,cache=unsafe${d.from ? ',snapshot=on' : ''}`,
+      );
+    }
     return a;
   }
 

@@ -37,7 +37,18 @@ export const natLab = {
     },
     { name: 'web1', nics: [{ segment: 'net81', name: 'ens33' }] },
     { name: 'web2', nics: [{ segment: 'net81', name: 'ens33' }] },
-    { name: 'nfs', nics: [{ segment: 'net91', name: 'ens33' }] },
+    {
+      name: 'nfs',
+      nics: [{ segment: 'net91', name: 'ens33' }],
+      // The exported directories on real filesystems, as on a VM's disk: the guest's own root
+      // (overlayfs over 9p) cannot be exported by knfsd. /usr/share keeps its content.
+      disks: [
+        { mount: '/usr/share', from: '/usr/share' },
+        { mount: '/soft' },
+        { mount: '/program' },
+        { mount: '/data' },
+      ],
+    },
     { name: 'client', nics: [{ segment: 'net91', name: 'ens33' }] },
   ],
 };

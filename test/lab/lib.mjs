@@ -171,3 +171,63 @@ export async function keepLog(lab, guest, tag) {
     /* the guest is off */
   }
 }
+
+/** `lvs-setup doctor --lab FILE --host H --json` in a guest: Map(check id -> {status, fix, ...}). */
+export async function doctor(lab, guest, labFile, host = guest) {
+  const r = await lvsSetup(lab, guest, ['doctor', '--lab', labFile, '--host', host, '--json'], {
+    timeoutMs: 180000,
+  });
+  let list;
+  try {
+    list = JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`doctor on ${guest}: no JSON (exit ${r.code}): ${r.stdout}${r.stderr}`);
+  }
+  return new Map(list.map((c) => [c.id, c]));
+}
+
+/**
+ * Issue 7's break/fix proof, one trap at a time: `break` (sh in the guest) sets the trap;
+ * doctor on `doctorOn` (default: the same guest) must report `check` as fail (or one of
+ * `statuses`) with a fix that mentions `fixMentions`; `fix` (sh) applies that fix; doctor must
+ * then report the check as pass. Returns the rows printed as figures.
+ */
+export async function runTraps(lab, t, labFile, traps) {
+  const rows = [];
+  const problems = [];
+  for (const trap of traps) {
+    const on = trap.doctorOn ?? trap.guest;
+    const host = trap.host ?? on;
+    const b = await lab.sh(trap.guest, trap.break, { timeoutMs: 60000 });
+    if (b.code !== 0) {
+      problems.push(`${trap.name}: breaking it failed: ${b.stderr}`);
+      continue;
+    }
+    const broken = (await doctor(lab, on, labFile, host)).get(trap.check);
+    const fixText = broken?.fix ?? '';
+    const okBroken =
+      broken &&
+      (trap.statuses ?? ['fail']).includes(broken.status) &&
+      fixText.includes(trap.fixMentions);
+    await lab.sh(trap.fixOn ?? trap.guest, trap.fix, { timeoutMs: 120000 });
+    const fixed = (await doctor(lab, on, labFile, host)).get(trap.check);
+    const okFixed = fixed?.status === 'pass';
+    rows.push(
+      `${trap.name} [${trap.check}]: ${broken?.status ?? 'missing'} -> ${fixed?.status ?? 'missing'}`,
+    );
+    t.figure(
+      `trap ${trap.name}`,
+      `${broken?.status ?? 'missing'} -> ${fixed?.status ?? 'missing'}`,
+    );
+    if (!okBroken)
+      problems.push(
+        `${trap.name}: doctor on ${on} gave ${trap.check} = ${broken?.status} (${broken?.detail}); fix: ${fixText || 'none'}; expected ${(trap.statuses ?? ['fail']).join('/')} with a fix mentioning "${trap.fixMentions}"`,
+      );
+    if (!okFixed)
+      problems.push(
+        `${trap.name}: after the fix doctor on ${on} gave ${trap.check} = ${fixed?.status}: ${fixed?.detail}`,
+      );
+  }
+  t.assert(problems.length === 0, problems.join('\n'));
+  return rows;
+}

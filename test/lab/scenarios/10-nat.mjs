@@ -1,10 +1,79 @@
-// Scenario 1 (issue 4): NAT. Every host is configured by `lvs-setup apply` from
-// examples/seed-nat.yaml (wrr, persistence 120): 200 requests through the VIP succeed and,
-// persistent, all land on one real server. Then the director alone is re-applied with the lab-only
+// Scenario 1 (issue 4): NAT. The director is configured by the WIZARD in a terminal (tmux in the
+// guest, keys typed one at a time: issue 5's lab proof), answering as the seed's director, with a
+// real apply; the other hosts by `lvs-setup apply` from examples/seed-nat.yaml (wrr, persistence
+// 120). The lab file the wizard saved must describe the same director and service as the seed.
+// 200 requests through the VIP succeed and, persistent, all land on one real server. Then the director alone is re-applied with the lab-only
 // variants test/lab/labs/nat-rr.yaml (rr, no persistence: the two pages alternate) and
 // nat-wrr31.yaml (wrr, weights 3:1: web1 answers 75% ± 5%).
-import { applyAll, curlLoop, tally } from '../lib.mjs';
+import { applyAll, curlLoop, LVS_SETUP, tally } from '../lib.mjs';
 import { natLab } from '../labs.mjs';
+import { seedNatDirector, driver } from '../../helpers/wizard-drive.mjs';
+
+/** The seed's NAT director through the wizard, in tmux in the guest, then a real apply. */
+async function directorByWizard(lab, t) {
+  const tmux = (...a) => lab.exec('lvs', ['tmux', ...a], { timeoutMs: 30000, check: true });
+  const term = {
+    capture: async () => (await tmux('capture-pane', '-p', '-t', 'wiz')).stdout,
+    send: async (...k) => void (await tmux('send-keys', '-t', 'wiz', ...k)),
+    sendLiteral: async (text) => void (await tmux('send-keys', '-t', 'wiz', '-l', text)),
+  };
+  await lab.exec('lvs', ['mkdir', '-p', '/root/wizard'], { check: true });
+  const t0 = Date.now();
+  await tmux(
+    'new-session',
+    '-d',
+    '-x',
+    '120',
+    '-y',
+    '40',
+    '-s',
+    'wiz',
+    '-c',
+    '/root/wizard',
+    `env -u CI TERM=xterm-256color node ${LVS_SETUP}; echo __EXIT__=$?; sleep 3600`,
+  );
+  const opts = { timeoutMs: 120000, pollMs: 150 };
+  const d = driver(term, opts);
+  try {
+    const review = await seedNatDirector(term, { ...opts, firstFrameMs: 180000, planMs: 300000 });
+    t.figure(
+      'wizard: answers typed, plan',
+      `${/Plan: .*?\./.exec(review)?.[0]} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    );
+    await d.keys('Save the lab file as: seed-nat.yaml', 's');
+    await d.keys('Saved seed-nat.yaml', 'Enter');
+    await d.keys('Apply these changes to this host now? (y/N)', 'a');
+    const a0 = Date.now();
+    await term.send('y');
+    const recap = await d.waitFor(/ok=\d+ changed=\d+ failed=\d+[\s\S]*Enter continue/, 1200000);
+    t.figure('wizard: apply s', ((Date.now() - a0) / 1000).toFixed(1));
+    const line = /ok=\d+ changed=\d+ failed=(\d+)/.exec(recap);
+    t.assert(line && line[1] === '0', `the wizard's apply failed:\n${recap}`);
+    const done = await d.keys('is configured', 'Enter');
+    t.log(done.trim().split('\n').slice(0, 12).join('\n'));
+    await d.keys('__EXIT__=0', 'q');
+  } catch (err) {
+    err.message += `\n--- the wizard's screen ---\n${await term.capture().catch(() => '')}`;
+    throw err;
+  } finally {
+    await lab.exec('lvs', ['tmux', 'kill-session', '-t', 'wiz']);
+  }
+  // The lab file the wizard saved: the seed's service and director.
+  const saved = (await lab.readFile('lvs', '/root/wizard/seed-nat.yaml')).toString();
+  const want = [
+    /vip: 192\.168\.91\.141/,
+    /scheduler: wrr/,
+    /persistence: 120/,
+    /mode: nat/,
+    /address: 192\.168\.91\.141\/24/,
+    /address: 192\.168\.81\.141\/24/,
+    /address: 192\.168\.81\.142\/24|192\.168\.81\.142/,
+    /192\.168\.81\.143/,
+  ];
+  const missing = want.filter((re) => !re.test(saved));
+  t.assert(missing.length === 0, `the saved lab file lacks ${missing.join(', ')}:\n${saved}`);
+  t.figure('wizard: saved lab file', `${saved.length} bytes, the seed's director and service`);
+}
 
 const VIP = 'http://192.168.91.141/';
 const PAGE1 = 'server 192.168.81.142';
@@ -16,7 +85,23 @@ export default {
   timeoutMs: 25 * 60 * 1000,
 
   async run(lab, t) {
-    await applyAll(lab, t, 'examples/seed-nat.yaml', ['lvs', 'web1', 'web2', 'nfs', 'client']);
+    await Promise.all([
+      directorByWizard(lab, t),
+      applyAll(lab, t, 'examples/seed-nat.yaml', ['web1', 'web2', 'nfs', 'client']),
+    ]);
+    // the wizard's director is what `apply` of the seed would make: nothing left to change
+    const again = await applyAll(lab, t, 'examples/seed-nat.yaml', ['lvs'], {
+      label: 're-apply seed-nat (after the wizard)',
+    });
+    t.figure(
+      'seed-nat re-apply after the wizard',
+      again.lvs.stdout.includes('No changes')
+        ? 'No changes'
+        : again.lvs.stdout
+            .split('\n')
+            .filter((l) => /to change|changed=/.test(l))
+            .join(' | '),
+    );
     const okBody = (b) => b === PAGE1 || b === PAGE2;
 
     const p = await curlLoop(lab, 'client', VIP, 200, { okBody });

@@ -3,7 +3,7 @@
 // the MASTER; powering the MASTER off during a client loop moves it to the BACKUP within 4 s and
 // >= 99% of the loop's requests succeed; nginx stopped on web1 -> keepalived removes web1 within
 // delay_loop + connect_timeout and every later request goes to web2; nginx started -> web1 returns.
-import { applyAll, curlLoop, ipv4, tally, waitFor } from '../lib.mjs';
+import { applyAll, curlLoop, ipv4, runTraps, tally, waitFor } from '../lib.mjs';
 import { haLab } from '../labs.mjs';
 
 const VIP = '192.168.91.148';
@@ -100,5 +100,59 @@ export default {
       'requests after the removal did not all go to web2',
     );
     t.assert(both.ok === 20 && new Set(both.bodies).size === 2, 'web1 did not return');
+
+    // Issue 7: the keepalived traps on the surviving director, each caught by doctor and fixed.
+    await runTraps(lab, t, 'examples/seed-dr-keepalived.yaml', HA_TRAPS);
   },
 };
+
+const CONF = '/etc/keepalived/keepalived.conf';
+const SAVE = `cp -p ${CONF} /root/keepalived.conf.saved && `;
+const RESTORE = `cp -p /root/keepalived.conf.saved ${CONF}`;
+const foreign = (id) =>
+  `vrrp_instance FOREIGN {\n  state BACKUP\n  interface ens33\n  virtual_router_id ${id}\n` +
+  `  priority 200\n  advert_int 1\n  authentication {\n    auth_type PASS\n    auth_pass other\n  }\n` +
+  `  virtual_ipaddress {\n    192.168.91.199/32\n  }\n}\n`;
+
+export const HA_TRAPS = [
+  {
+    name: 'vrrp_strict without accept',
+    guest: 'lvs2',
+    check: 'vrrp-strict',
+    break: SAVE + `sed -i 's/^global_defs {/global_defs {\\n    vrrp_strict/' ${CONF}`,
+    fixMentions: 'delete the line vrrp_strict',
+    fix: RESTORE,
+  },
+  {
+    name: 'auth_pass longer than 8',
+    guest: 'lvs2',
+    check: 'auth-pass',
+    break: SAVE + `sed -i 's/auth_pass .*/auth_pass 123456789/' ${CONF}`,
+    fixMentions: 'shorten auth_pass to at most 8',
+    fix: RESTORE,
+  },
+  {
+    name: 'nopreempt with state MASTER',
+    guest: 'lvs2',
+    check: 'nopreempt-master',
+    break: SAVE + `sed -i 's/state BACKUP/state MASTER\\n    nopreempt/' ${CONF}`,
+    fixMentions: 'set state BACKUP',
+    fix: RESTORE,
+  },
+  {
+    name: 'another VRRP router on our virtual_router_id',
+    guest: 'client',
+    doctorOn: 'lvs2',
+    check: 'vrrp-router-id',
+    break:
+      `printf '${foreign(51)}' > /root/foreign.conf && ` +
+      'systemd-run --unit=foreign-vrrp keepalived -n -l --vrrp -f /root/foreign.conf ' +
+      '-p /run/foreign-k.pid -r /run/foreign-v.pid && sleep 5',
+    fixMentions: 'pick an unused id',
+    // the same fix from the other side: the foreign group moves to an id nobody uses
+    fix:
+      `systemctl stop foreign-vrrp; printf '${foreign(77)}' > /root/foreign.conf && ` +
+      'systemd-run --unit=foreign-vrrp2 keepalived -n -l --vrrp -f /root/foreign.conf ' +
+      '-p /run/foreign-k.pid -r /run/foreign-v.pid && sleep 5',
+  },
+];
