@@ -706,11 +706,11 @@ hostname ${shq(g.spec.name)}
     return { agentS, bootS: (Date.now() - t0) / 1000, cpuS: qemuCpuSeconds(g), state, failed };
   }
 
-  async function powerOn(name, { timeoutMs = bootTimeoutMs } = {}) {
+  async function powerOn(name, { timeoutMs = bootTimeoutMs, prepared = false } = {}) {
     const g = guest(name);
     if (g.proc && !g.exited) throw new Error(`${name} is already on`);
     if (!netnsMade) makeNetwork();
-    writeGuestFiles(g);
+    if (!prepared) writeGuestFiles(g);
     fs.rmSync(g.agentSock, { force: true });
     fs.rmSync(g.qmpSock, { force: true });
     const t0 = Date.now();
@@ -779,7 +779,12 @@ hostname ${shq(g.spec.name)}
     async start({ timeoutMs = bootTimeoutMs } = {}) {
       makeNetwork();
       const names = [...guests.keys()];
-      const results = await Promise.allSettled(names.map((n) => powerOn(n, { timeoutMs })));
+      // every guest's files and disks first: making a disk blocks (mkfs), and a guest already
+      // started meanwhile would miss its agent's connection deadline
+      for (const n of names) writeGuestFiles(guest(n));
+      const results = await Promise.allSettled(
+        names.map((n) => powerOn(n, { timeoutMs, prepared: true })),
+      );
       const bad = results.filter((r) => r.status === 'rejected');
       if (bad.length) throw new Error(bad.map((r) => r.reason.message).join('\n'));
       return Object.fromEntries(names.map((n, i) => [n, results[i].value]));

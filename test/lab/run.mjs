@@ -3,6 +3,7 @@
 //   node test/lab/run.mjs [FILTER...]     run scenarios whose name or file contains a FILTER
 //   LAB_SKIP_ASSETS=1                     do not run test/lab/assets.sh first
 //   LAB_BUDGET_MIN=30                     abort (and fail) the whole run after this many minutes
+//   LAB_KEEP=1                            keep consoles and logs of passing labs too
 //
 // HOW TO ADD A SCENARIO
 // 1. Pick (or add) a layout in test/lab/labs.mjs: segments + guests, NICs named as the lab file
@@ -173,11 +174,11 @@ async function main() {
         }
       }
     } finally {
-      if (groupFailed) {
+      if (groupFailed || process.env.LAB_KEEP === '1') {
         await withTimeout(lab.collectLogs(), 120000, 'collect logs').catch(() => {});
         kept.push(lab.runDir);
       }
-      await lab.destroy({ keep: groupFailed });
+      await lab.destroy({ keep: groupFailed || process.env.LAB_KEEP === '1' });
     }
   }
   for (const d of kept) say(`kept consoles and logs: ${d}`);

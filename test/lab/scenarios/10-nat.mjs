@@ -93,15 +93,17 @@ export default {
     const again = await applyAll(lab, t, 'examples/seed-nat.yaml', ['lvs'], {
       label: 're-apply seed-nat (after the wizard)',
     });
+    const same = again.lvs.stdout.includes('No changes');
     t.figure(
       'seed-nat re-apply after the wizard',
-      again.lvs.stdout.includes('No changes')
+      same
         ? 'No changes'
         : again.lvs.stdout
             .split('\n')
             .filter((l) => /to change|changed=/.test(l))
             .join(' | '),
     );
+    t.assert(same, `the wizard's director differs from seed-nat's:\n${again.lvs.stdout}`);
     const okBody = (b) => b === PAGE1 || b === PAGE2;
 
     const p = await curlLoop(lab, 'client', VIP, 200, { okBody });

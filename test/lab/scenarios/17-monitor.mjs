@@ -65,8 +65,13 @@ export default {
       const selected = async () =>
         (await screen()).split('\n').find((x) => x.startsWith('›')) ?? '';
       for (let i = 0; i < 6 && !(await selected()).includes(WEB1); i++) {
+        const before = await selected();
         await key('Down');
-        await new Promise((r) => setTimeout(r, 700));
+        // one key, then wait for the frame that shows it (a slow guest renders late)
+        await waitFor('the selection to move', async () => (await selected()) !== before, {
+          timeoutMs: 20000,
+          intervalMs: 300,
+        });
       }
       t.assert((await selected()).includes(WEB1), `could not select web1: ${await screen()}`);
       await key('d');
