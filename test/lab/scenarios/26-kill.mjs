@@ -1,7 +1,8 @@
 // Issue 7 in the real kernel: SIGKILL during a director apply, then a re-run, leaves the same
 // `ipvsadm -Sn`, `iptables -S`, nat rules and addresses as the uninterrupted apply of scenario 3
 // (24-tun), and traffic flows. The director is first undone (back to a fresh VM's state), so the
-// killed apply has real work to do; it is killed once the log shows the IPVS step starting.
+// killed apply has real work to do; it is killed once the log shows the sysctl steps starting
+// (network and modules done, the VIP and the IPVS table not yet): the re-run has to finish it.
 import { curlLoop, lineDiff, lvsSetup, shared, waitFor } from '../lib.mjs';
 import { drLab } from '../labs.mjs';
 import { PAGES, VIP } from './20-dr.mjs';
@@ -24,14 +25,14 @@ export default {
 
     const lines0 = (await lab.sh('lvs', `wc -l < ${LOG}`)).stdout.trim();
     const running = lvsSetup(lab, 'lvs', APPLY);
-    // the log gets one line per step as it starts: kill at the IPVS step (earlier steps done,
-    // later ones not started, the batch possibly half-loaded)
+    // the log gets one line per step as it starts: kill at the first sysctl step (earlier
+    // steps done, later ones not started, that one possibly half-done)
     const at = await waitFor(
-      'the killed apply to reach the ipvs step',
+      'the killed apply to reach the sysctl steps',
       async () => {
         const r = await lab.sh(
           'lvs',
-          `tail -n +${Number(lines0) + 1} ${LOG} | grep -m1 '\\[ipvs:'`,
+          `tail -n +${Number(lines0) + 1} ${LOG} | grep -m1 '\\[sysctl:'`,
         );
         return r.stdout.trim();
       },
