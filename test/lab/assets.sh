@@ -33,7 +33,7 @@ fi
 
 # ---------------------------------------------------------------- 1. packages on this machine
 PKGS=(qemu-system-x86 kmod busybox-static e2fsprogs ipvsadm nginx-light keepalived
-  nfs-kernel-server iptables curl iputils-arping iproute2 udev)
+  nfs-kernel-server iptables curl iputils-arping iproute2 udev tcpdump tmux)
 missing=()
 for p in "${PKGS[@]}"; do
   st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
