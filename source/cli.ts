@@ -43,6 +43,27 @@ async function machineFor(): Promise<Machine> {
   return realMachine;
 }
 
+/**
+ * The real machine, loaded (execa and all) on its first use: the wizard's first frame does not
+ * wait for it. uid() and env() answer at once, as the real machine does.
+ */
+function deferredMachine(): Machine {
+  const m = () => machineFor();
+  return {
+    run: async (argv, options) => (await m()).run(argv, options),
+    readFile: async (p) => (await m()).readFile(p),
+    readFileBytes: async (p) => (await m()).readFileBytes(p),
+    stat: async (p) => (await m()).stat(p),
+    writeFileAtomic: async (p, c, mode) => (await m()).writeFileAtomic(p, c, mode),
+    appendFile: async (p, c, mode) => (await m()).appendFile(p, c, mode),
+    removeFile: async (p) => (await m()).removeFile(p),
+    mkdirp: async (p, mode) => (await m()).mkdirp(p, mode),
+    listDir: async (p) => (await m()).listDir(p),
+    uid: () => (typeof process.getuid === 'function' ? process.getuid() : 0),
+    env: (name) => process.env[name],
+  };
+}
+
 export function buildProgram(): Command {
   const io = processOutput;
   const program = new Command();
@@ -61,7 +82,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .action(async (opts: { lab?: string; dryRun?: boolean; plain?: boolean }) => {
       const { runWizardCommand } = await import('./commands/wizard.js');
-      process.exitCode = await runWizardCommand(await machineFor(), opts, io);
+      process.exitCode = await runWizardCommand(deferredMachine(), opts, io);
     });
 
   program

@@ -1,6 +1,7 @@
 import { Box, render, Text, useApp, type Instance, type RenderOptions } from 'ink';
 import { useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
 import type { ExecEvent } from '../../source/executor.js';
+import type { SystemFacts } from '../../source/facts/types.js';
 import { isTyped, value, type Answers, type AnswerContext } from '../../source/wizard/answers.js';
 import { execReducer, initialExecState, type ExecState } from '../../source/wizard/exec-state.js';
 import { detectWarnings } from '../../source/wizard/host-view.js';
@@ -69,6 +70,7 @@ function Wizard({ services, initialAnswers, onExit }: WizardAppProps) {
   const { exit } = useApp();
   const [state, dispatch] = useReducer(wizardReducer, initialAnswers, (a) => initialState(a));
   const [detectError, setDetectError] = useState<string | null>(null);
+  const [system, setSystem] = useState<SystemFacts | null | undefined>(undefined);
   const [plan, setPlan] = useState<{ key: string; view: PlanView } | null>(null);
   const [exec, setExec] = useState<ExecState>(initialExecState);
   const [interrupting, setInterrupting] = useState(false);
@@ -79,7 +81,16 @@ function Wizard({ services, initialAnswers, onExit }: WizardAppProps) {
 
   useEffect(() => {
     services.detect().then(
-      (d) => dispatch({ type: 'detected', facts: d.facts, labs: d.labs }),
+      (d) => {
+        dispatch({ type: 'detected', facts: d.facts, labs: d.labs });
+        // after the NIC table is up: systeminformation blocks the event loop for a while
+        setTimeout(() => {
+          (services.system?.() ?? Promise.resolve(undefined)).then(
+            (s) => setSystem(s ?? null),
+            () => setSystem(null),
+          );
+        }, 50);
+      },
       (e: unknown) => setDetectError(e instanceof Error ? e.message : String(e)),
     );
   }, [services]);
@@ -187,6 +198,7 @@ function Wizard({ services, initialAnswers, onExit }: WizardAppProps) {
       body = (
         <DetectScreen
           facts={facts}
+          system={system}
           error={detectError}
           warnings={
             facts

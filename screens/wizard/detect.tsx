@@ -1,11 +1,14 @@
 import { Box, Text } from 'ink';
-import type { HostFacts } from '../../source/facts/types.js';
+import type { HostFacts, SystemFacts } from '../../source/facts/types.js';
 import { hostSummary, nicRows, type DetectWarning } from '../../source/wizard/host-view.js';
 import { useKeys } from './keys.js';
+import { DETECT_SPINNER } from './boot.js';
 import { Keys, Spinner, Warning } from './components.js';
 
 export interface DetectProps {
   facts: HostFacts | null;
+  /** The hardware summary: undefined while it is read, null when it could not be. */
+  system?: SystemFacts | null;
   warnings: DetectWarning[];
   /** Reading the host failed: the message. */
   error?: string | null;
@@ -14,7 +17,14 @@ export interface DetectProps {
 }
 
 /** Detect: a spinner while the facts are read, then what this host is. */
-export function DetectScreen({ facts, warnings, error, onContinue, active = true }: DetectProps) {
+export function DetectScreen({
+  facts,
+  system,
+  warnings,
+  error,
+  onContinue,
+  active = true,
+}: DetectProps) {
   useKeys(
     (_input, key) => {
       if (key.return && facts) onContinue();
@@ -22,7 +32,7 @@ export function DetectScreen({ facts, warnings, error, onContinue, active = true
     { isActive: active },
   );
   if (error) return <Warning level="error">Could not read this host: {error}</Warning>;
-  if (!facts) return <Spinner label="Reading this host (NICs, routes, distro, packages, IPVS)…" />;
+  if (!facts) return <Spinner label={DETECT_SPINNER} />;
   const rows = nicRows(facts);
   const s = hostSummary(facts);
   const w = {
@@ -57,6 +67,7 @@ export function DetectScreen({ facts, warnings, error, onContinue, active = true
         <Text>{`ipvsadm:     ${s.ipvsadm}`}</Text>
         <Text>{`keepalived:  ${s.keepalived}`}</Text>
         <Text>{`node:        ${s.node}`}</Text>
+        <Text>{`hardware:    ${hardwareLine(system)}`}</Text>
       </Box>
       {warnings.length > 0 ? (
         <Box marginTop={1} flexDirection="column">
@@ -70,4 +81,12 @@ export function DetectScreen({ facts, warnings, error, onContinue, active = true
       <Keys>Enter continue · Ctrl-C quit</Keys>
     </Box>
   );
+}
+
+/** `x86_64, 2 cores, 3.8 GiB memory`; `reading…` while systeminformation runs. */
+export function hardwareLine(system: SystemFacts | null | undefined): string {
+  if (system === undefined) return 'reading…';
+  if (system === null) return 'unknown (could not be read)';
+  const gib = system.memoryMiB / 1024;
+  return `${system.arch}, ${system.cores} core${system.cores === 1 ? '' : 's'}, ${gib >= 10 ? gib.toFixed(0) : gib.toFixed(1)} GiB memory`;
 }

@@ -1,18 +1,32 @@
 import { resolve as resolvePath } from 'node:path';
 import type { Machine, RunResult } from '../boundary.js';
-import { formatIssues, parseLab, validateLab } from '../config/load.js';
 import type { LabFile } from '../config/schema.js';
-import { execute, type ExecEvent } from '../executor.js';
-import { gatherFacts, refreshAfterStep } from '../facts/gather.js';
+import type { ExecEvent } from '../executor.js';
 import type { HostFacts } from '../facts/types.js';
-import { countPlan, selectHost, stepReads } from '../plan/plan.js';
-import { renderSh, renderText, summaryLine } from '../plan/render.js';
 import { VERSION } from '../version.js';
-import { PromptCancelled, runPlain, type Prompter } from '../wizard/plain.js';
-import type { PlanView, SaveResult, WizardResult, WizardServices } from '../wizard/services.js';
+import type { Prompter } from '../wizard/plain.js';
+import type {
+  Detected,
+  PlanView,
+  SaveResult,
+  WizardResult,
+  WizardServices,
+} from '../wizard/services.js';
 import type { LabCandidate } from '../wizard/state.js';
 import { MONITOR_COMMAND } from '../wizard/summary.js';
-import { CliError, EXIT, prepare, type Output, type Prepared } from './common.js';
+import type { Prepared } from './common.js';
+import { CliError, EXIT, type Output } from './output.js';
+
+// The first frame waits for this module only: the planner, the lab-file parser, the executor
+// and the fact readers are loaded when first used (each its own chunk), not before Ink is up.
+const lazy = {
+  load: () => import('../config/load.js'),
+  plan: () => import('../plan/plan.js'),
+  render: () => import('../plan/render.js'),
+  common: () => import('./common.js'),
+  gather: () => import('../facts/gather.js'),
+  executor: () => import('../executor.js'),
+};
 
 export interface WizardOptions {
   lab?: string;
@@ -49,6 +63,11 @@ export async function findLabs(
     for (const n of names) candidates.push({ path: n, given: false });
   }
   const out: LabCandidate[] = [];
+  if (candidates.length === 0) return out;
+  const [{ formatIssues, parseLab }, { selectHost }] = await Promise.all([
+    lazy.load(),
+    lazy.plan(),
+  ]);
   for (const c of candidates) {
     const text = await machine.readFile(resolvePath(cwd, c.path));
     if (text === null) {
@@ -72,7 +91,11 @@ export async function findLabs(
   return out;
 }
 
-function planView(p: Prepared): PlanView {
+async function planView(p: Prepared): Promise<PlanView> {
+  const [{ countPlan }, { renderText, summaryLine }] = await Promise.all([
+    lazy.plan(),
+    lazy.render(),
+  ]);
   const { change, ok } = countPlan(p.plan);
   return {
     ok: true,
@@ -135,22 +158,40 @@ export interface ServiceOptions {
 /** The wizard's window on the machine: facts, plans, saving, applying. */
 export function createWizardServices(machine: Machine, o: ServiceOptions): WizardServices {
   let last: Prepared | null = null;
+  let lastScript: string | null = null;
   let stopped = false;
+  let detecting: Promise<Detected> | null = null;
   return {
     dryRun: o.dryRun,
     dryRunReason: o.dryRunReason,
     uid: machine.uid(),
-    async detect() {
-      const facts = await gatherFacts(machine);
-      return { facts, labs: await findLabs(machine, facts, o.cwd, o.lab) };
+    // once: runWizardCommand starts it before the screens load, the Detect screen awaits it
+    detect() {
+      detecting ??= (async () => {
+        const { gatherFacts } = await lazy.gather();
+        const facts = await gatherFacts(machine);
+        return { facts, labs: await findLabs(machine, facts, o.cwd, o.lab) };
+      })();
+      return detecting;
+    },
+    async system() {
+      const { readSystem } = await lazy.gather();
+      return readSystem();
     },
     async plan(file: LabFile, host: string) {
       last = null;
+      lastScript = null;
+      const [{ formatIssues, validateLab }, { prepare }, { renderSh }] = await Promise.all([
+        lazy.load(),
+        lazy.common(),
+        lazy.render(),
+      ]);
       const checked = validateLab(file);
       if (!checked.ok) return { ok: false, message: formatIssues(checked.issues, 'the lab') };
       try {
         last = await prepare(machine, checked.lab, host);
-        return planView(last);
+        lastScript = renderSh(last.plan, VERSION);
+        return await planView(last);
       } catch (e) {
         if (e instanceof CliError) return { ok: false, message: e.message };
         throw e;
@@ -172,13 +213,18 @@ export function createWizardServices(machine: Machine, o: ServiceOptions): Wizar
       }
     },
     script() {
-      return last ? renderSh(last.plan, VERSION) : null;
+      return lastScript;
     },
     async execute(onEvent: (e: ExecEvent) => void) {
       const p = last;
       if (!p) throw new Error('no plan to apply');
       if (o.dryRun) throw new Error('dry run: nothing is applied');
       stopped = false;
+      const [{ stepReads }, { refreshAfterStep }, { execute }] = await Promise.all([
+        lazy.plan(),
+        lazy.gather(),
+        lazy.executor(),
+      ]);
       const reads = stepReads(p.steps);
       return execute({
         machine: interruptible(machine, () => stopped),
@@ -239,7 +285,10 @@ function exitCodeOf(result: WizardResult): number {
 
 /** enquirer as the plain mode's prompter. */
 async function enquirerPrompter(): Promise<Prompter> {
-  const { default: Enquirer } = await import('enquirer');
+  const [{ default: Enquirer }, { PromptCancelled }] = await Promise.all([
+    import('enquirer'),
+    import('../wizard/plain.js'),
+  ]);
   const ask = async <T>(question: Record<string, unknown>): Promise<T> => {
     process.stdin.ref();
     try {
@@ -288,17 +337,24 @@ export async function runWizardCommand(
 
   let result: WizardResult;
   if (opts.plain) {
+    const { runPlain } = await import('../wizard/plain.js');
     result = await runPlain(services, await enquirerPrompter(), io);
   } else {
-    const { startWizard } = await import('../../screens/wizard/app.js');
+    const { startBoot } = await import('../../screens/wizard/boot.js');
     let got: WizardResult | null = null;
+    const onExit = (r: WizardResult) => {
+      got = r;
+    };
     // Another prompt (enquirer) may have paused stdin; Ink needs it flowing.
     process.stdin.resume();
-    const instance = startWizard({
-      services,
-      onExit: (r: WizardResult) => {
-        got = r;
-      },
+    const instance = startBoot({
+      app: { services, onExit },
+      load: () => import('../../screens/wizard/app.js').then((m) => m.WizardApp),
+      onExit,
+    });
+    // Read the host while the screens load (its child processes run meanwhile).
+    services.detect().catch(() => {
+      /* the Detect screen shows the error */
     });
     await instance.waitUntilExit();
     result = got ?? {

@@ -1,3 +1,4 @@
+import type { SystemFacts } from '../facts/types.js';
 import type { LabFile } from '../config/schema.js';
 import type { ExecEvent, Recap } from '../executor.js';
 import type { HostFacts } from '../facts/types.js';
@@ -50,6 +51,8 @@ export interface WizardServices {
   dryRunReason: 'flag' | 'not-root' | null;
   uid: number;
   detect(): Promise<Detected>;
+  /** The hardware line (arch, cores, memory): read after the NIC table, it blocks ~100 ms. */
+  system?(): Promise<SystemFacts | undefined>;
   /** The plan for `host` of this lab against fresh facts (as `apply` would run it). */
   plan(file: LabFile, host: string): Promise<PlanView>;
   /** Save text; refuses to replace an existing file unless `overwrite`. Atomic. */
