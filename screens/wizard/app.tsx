@@ -1,7 +1,16 @@
 import { Box, render, Text, useApp, type Instance, type RenderOptions } from 'ink';
-import { useEffect, useMemo, useReducer, useRef, useState, type ReactNode } from 'react';
+import {
+  useCallback,
+  useEffect,
+  useMemo,
+  useReducer,
+  useRef,
+  useState,
+  type ReactNode,
+} from 'react';
 import type { ExecEvent } from '../../source/executor.js';
 import type { SystemFacts } from '../../source/facts/types.js';
+import type { CheckResult } from '../../source/doctor/types.js';
 import { isTyped, value, type Answers, type AnswerContext } from '../../source/wizard/answers.js';
 import { execReducer, initialExecState, type ExecState } from '../../source/wizard/exec-state.js';
 import { detectWarnings } from '../../source/wizard/host-view.js';
@@ -120,6 +129,15 @@ function Wizard({ services, initialAnswers, onExit }: WizardAppProps) {
       live = false;
     };
   }, [screen, planKey]);
+
+  // the Done screen's checks: run once, whatever re-renders it
+  const checksRun = useRef<Promise<CheckResult[]> | null>(null);
+  const runChecksOnce = useCallback(() => {
+    checksRun.current ??= services.checks
+      ? services.checks(state.saved.lab ?? null)
+      : Promise.resolve([]);
+    return checksRun.current;
+  }, [services, state.saved.lab]);
 
   const finish = (outcome: WizardOutcome) => {
     if (finished.current) return;
@@ -330,6 +348,7 @@ function Wizard({ services, initialAnswers, onExit }: WizardAppProps) {
           onSaveLab={(path, overwrite) => save('lab', path, overwrite)}
           onMonitor={() => finish({ kind: 'monitor', recap: exec.recap })}
           onExit={() => exec.recap && finish({ kind: 'done', recap: exec.recap })}
+          {...(services.checks ? { runChecks: runChecksOnce } : {})}
         />
       ) : (
         <Text>…</Text>

@@ -1,11 +1,12 @@
 import { Box, Text } from 'ink';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
+import type { CheckResult } from '../../source/doctor/types.js';
 import type { Recap } from '../../source/executor.js';
 import { recapLine } from '../../source/wizard/exec-state.js';
 import type { SaveResult } from '../../source/wizard/services.js';
 import { MONITOR_COMMAND, type HostCommand } from '../../source/wizard/summary.js';
 import { useKeys } from './keys.js';
-import { Keys } from './components.js';
+import { Keys, Spinner } from './components.js';
 
 export interface DoneProps {
   recap: Recap;
@@ -17,14 +18,42 @@ export interface DoneProps {
   onSaveLab: (path: string, overwrite: boolean) => Promise<SaveResult>;
   onMonitor: () => void;
   onExit: () => void;
+  /** The doctor's checks for this host (after a successful apply); absent: not offered. */
+  runChecks?: () => Promise<CheckResult[]>;
   active?: boolean;
 }
+
+type ChecksState =
+  | { kind: 'none' }
+  | { kind: 'running' }
+  | { kind: 'done'; results: CheckResult[] }
+  | { kind: 'error'; message: string };
+
+const MARK = { pass: '✔', warn: '!', fail: '✘', skip: '-' } as const;
+const COLOR = { pass: 'green', warn: 'yellow', fail: 'red', skip: 'gray' } as const;
 
 /** Done: the recap, what to run on the other hosts, and the way to the monitor. */
 export function DoneScreen(props: DoneProps) {
   const { recap, active = true } = props;
   const [ask, setAsk] = useState<string | null>(null);
   const [message, setMessage] = useState<string | null>(null);
+  const failed = recap.failed > 0;
+  const [checks, setChecks] = useState<ChecksState>(
+    props.runChecks && !failed ? { kind: 'running' } : { kind: 'none' },
+  );
+  const { runChecks } = props;
+  useEffect(() => {
+    if (!runChecks || failed) return;
+    let live = true;
+    runChecks().then(
+      (results) => live && setChecks({ kind: 'done', results }),
+      (e: unknown) =>
+        live && setChecks({ kind: 'error', message: e instanceof Error ? e.message : String(e) }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [runChecks, failed]);
   const save = (path: string, overwrite: boolean) => {
     props.onSaveLab(path, overwrite).then(
       (r) => {
@@ -50,7 +79,6 @@ export function DoneScreen(props: DoneProps) {
     },
     { isActive: active },
   );
-  const failed = recap.failed > 0;
   const lab = props.labPath ?? props.defaultLabPath;
   return (
     <Box flexDirection="column">
@@ -63,6 +91,7 @@ export function DoneScreen(props: DoneProps) {
           stopped.
         </Text>
       ) : null}
+      <ChecksView state={checks} />
       {props.otherHosts.length > 0 ? (
         <Box marginTop={1} flexDirection="column">
           <Text bold>{`On the other hosts of the lab (copy ${lab} there first):`}</Text>
@@ -86,6 +115,46 @@ export function DoneScreen(props: DoneProps) {
         </Text>
       </Box>
       <Keys>{`m exit and show the monitor command · Enter exit${props.labPath ? '' : ' · s save the lab file'}`}</Keys>
+    </Box>
+  );
+}
+
+/** The doctor's verdict for this host: warnings and failures with their fix, passes counted. */
+function ChecksView({ state }: { state: ChecksState }) {
+  if (state.kind === 'none') return null;
+  if (state.kind === 'running')
+    return (
+      <Box marginTop={1}>
+        <Spinner label="Checking this host for the classic LVS traps (lvs-setup doctor)…" />
+      </Box>
+    );
+  if (state.kind === 'error')
+    return (
+      <Box marginTop={1}>
+        <Text color="yellow">{`The checks could not run: ${state.message}`}</Text>
+      </Box>
+    );
+  const shown = state.results.filter((r) => r.status === 'warn' || r.status === 'fail');
+  const passed = state.results.filter((r) => r.status === 'pass').length;
+  return (
+    <Box marginTop={1} flexDirection="column">
+      <Text bold>
+        {shown.length === 0
+          ? `Checks: all ${passed} relevant checks passed.`
+          : `Checks: ${passed} passed, ${shown.length} to look at (hosts not configured yet make some fail):`}
+      </Text>
+      {shown.map((r) => (
+        <Box key={r.id} flexDirection="column">
+          <Text>
+            <Text color={COLOR[r.status]}>{`  ${MARK[r.status]} ${r.title}`}</Text>
+            <Text dimColor>{` [${r.id}]`}</Text>
+          </Text>
+          <Text>{`    ${r.detail}`}</Text>
+          {r.fix ? (
+            <Text color="cyan">{`    fix: ${r.fix.split('\n').join('\n         ')}`}</Text>
+          ) : null}
+        </Box>
+      ))}
     </Box>
   );
 }

@@ -26,6 +26,7 @@ const lazy = {
   common: () => import('./common.js'),
   gather: () => import('../facts/gather.js'),
   executor: () => import('../executor.js'),
+  doctor: () => import('../doctor/doctor.js'),
 };
 
 export interface WizardOptions {
@@ -236,6 +237,16 @@ export function createWizardServices(machine: Machine, o: ServiceOptions): Wizar
         secrets: p.plan.secrets,
         onEvent,
       });
+    },
+    async checks(labPath: string | null) {
+      const p = last;
+      if (!p) return [];
+      const { runDoctor } = await lazy.doctor();
+      const run = await runDoctor(machine, {
+        lab: { lab: p.ctx.lab, host: p.ctx.hostName, path: labPath ?? o.lab ?? null },
+        vrrpSeconds: 0,
+      });
+      return run.results;
     },
     interrupt() {
       stopped = true;

@@ -1,3 +1,4 @@
+import type { CheckResult } from '../doctor/types.js';
 import type { SystemFacts } from '../facts/types.js';
 import type { LabFile } from '../config/schema.js';
 import type { ExecEvent, Recap } from '../executor.js';
@@ -61,6 +62,11 @@ export interface WizardServices {
   script(): string | null;
   /** Apply the last plan; events as the executor sends them. */
   execute(onEvent: (e: ExecEvent) => void): Promise<Recap>;
+  /**
+   * The doctor's checks for this host's role after a successful apply (read-only; the same as
+   * `apply` prints): what the steps cannot see, e.g. a real server not listening yet.
+   */
+  checks?(labPath: string | null): Promise<CheckResult[]>;
   /** Ctrl-C during execute: no new command starts; the running one finishes. */
   interrupt(): void;
 }

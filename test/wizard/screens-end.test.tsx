@@ -1,6 +1,7 @@
 import { render } from 'ink-testing-library';
 import type { ReactElement } from 'react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { CheckResult } from '../../source/doctor/types.js';
 import type { Recap } from '../../source/executor.js';
 import { initialExecState, type ExecState } from '../../source/wizard/exec-state.js';
 import type { PlanView, SaveResult } from '../../source/wizard/services.js';
@@ -301,5 +302,64 @@ describe('Done', () => {
     expect(frame(inst)).toContain('press s to save it as seed-nat.yaml');
     await press(inst, 's', 'Saved seed-nat.yaml.');
     expect(onSaveLab).toHaveBeenCalledWith('seed-nat.yaml', false);
+  });
+});
+
+describe('Done: the doctor checks after a real apply', () => {
+  const props = {
+    host: 'web1',
+    labPath: 'seed-nat.yaml',
+    defaultLabPath: 'seed-nat.yaml',
+    otherHosts: [],
+    onSaveLab: async (p: string): Promise<SaveResult> => ({
+      status: 'saved',
+      path: p,
+      mode: 0o644,
+    }),
+    onMonitor: () => {},
+    onExit: () => {},
+  };
+  const results: CheckResult[] = [
+    { id: 'arp-sysctls', title: 'ARP sysctls', status: 'pass', detail: 'ok', fix: null },
+    { id: 'vip-loopback', title: 'VIP on lo', status: 'pass', detail: 'ok', fix: null },
+    { id: 'rp-filter', title: 'Reverse-path filter', status: 'skip', detail: 'not TUN', fix: null },
+    {
+      id: 'service-listening',
+      title: 'The service listens on the VIP or 0.0.0.0',
+      status: 'fail',
+      detail: 'web: nothing listens on tcp port 80',
+      fix: 'systemctl enable --now nginx\nor let lvs-setup do it',
+    },
+  ];
+
+  it('runs them once with a spinner, then shows failures with their fix and counts passes', async () => {
+    let answer: (r: CheckResult[]) => void = () => {};
+    const runChecks = vi.fn(() => new Promise<CheckResult[]>((r) => (answer = r)));
+    const inst = await mount(<DoneScreen {...props} recap={recap} runChecks={runChecks} />);
+    await waitForFrame(inst, 'Checking this host for the classic LVS traps');
+    answer(results);
+    await waitForFrame(inst, 'Checks: 2 passed, 1 to look at');
+    const f = frame(inst);
+    expect(f).toContain('✘ The service listens on the VIP or 0.0.0.0 [service-listening]');
+    expect(f).toContain('web: nothing listens on tcp port 80');
+    expect(f).toContain('fix: systemctl enable --now nginx');
+    expect(f).not.toContain('rp-filter');
+    expect(runChecks).toHaveBeenCalledTimes(1);
+  });
+
+  it('says so when every relevant check passes', async () => {
+    const ok = results.filter((r) => r.status !== 'fail');
+    const inst = await mount(<DoneScreen {...props} recap={recap} runChecks={async () => ok} />);
+    await waitForFrame(inst, 'Checks: all 2 relevant checks passed.');
+  });
+
+  it('does not run them after a failed apply', async () => {
+    const runChecks = vi.fn(async () => results);
+    const inst = await mount(
+      <DoneScreen {...props} recap={{ ...recap, failed: 1 }} runChecks={runChecks} />,
+    );
+    await waitForFrame(inst, 'Stopped at a failed step');
+    expect(runChecks).not.toHaveBeenCalled();
+    expect(frame(inst)).not.toContain('Checks');
   });
 });

@@ -49,8 +49,11 @@ async function directorByWizard(lab, t) {
     t.figure('wizard: apply s', ((Date.now() - a0) / 1000).toFixed(1));
     const line = /ok=\d+ changed=\d+ failed=(\d+)/.exec(recap);
     t.assert(line && line[1] === '0', `the wizard's apply failed:\n${recap}`);
-    const done = await d.keys('is configured', 'Enter');
-    t.log(done.trim().split('\n').slice(0, 12).join('\n'));
+    await d.keys('is configured', 'Enter');
+    // the Done screen runs the doctor's checks for this host (issue 7)
+    const done = await d.waitFor(/Checks: /, 300000);
+    t.figure('wizard: Done screen', /Checks: [^\n]*/.exec(done)?.[0] ?? '?');
+    t.log(done.trim().split('\n').slice(0, 16).join('\n'));
     await d.keys('__EXIT__=0', 'q');
   } catch (err) {
     err.message += `\n--- the wizard's screen ---\n${await term.capture().catch(() => '')}`;
