@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLab } from '../../source/config/load.js';
 import type { LabFile, LabHost } from '../../source/config/schema.js';
 import { buildLikeRelease } from '../../bench/wizard-build.js';
+import { driver, seedNatDirector, type Terminal } from '../helpers/wizard-drive.mjs';
 
 /**
  * The built binary in a real terminal (tmux), the way a person runs it: `node dist/lvs-setup.js
@@ -64,71 +65,13 @@ async function builtBinary(scratch: string): Promise<string> {
   return out;
 }
 
-class Term {
-  constructor(readonly session: string) {}
-  screen(): string {
-    return tmux('capture-pane', '-p', '-t', this.session);
-  }
-  async waitFor(
-    want: string | RegExp | ((screen: string) => boolean),
-    timeoutMs = 60000, // generous: a loaded 2-core machine takes seconds per frame
-  ): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const s = this.screen();
-      const ok =
-        typeof want === 'string'
-          ? s.includes(want)
-          : want instanceof RegExp
-            ? want.test(s)
-            : want(s);
-      if (ok) return s;
-      if (Date.now() > deadline)
-        throw new Error(`timed out waiting for ${String(want)}\n--- screen ---\n${s}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-  /** Send keys (tmux key names) and wait until the screen shows `want`. */
-  async keys(want: string | RegExp, ...keys: string[]): Promise<string> {
-    tmux('send-keys', '-t', this.session, ...keys);
-    return this.waitFor(want);
-  }
-  /** Type literal text and wait until it shows on the focused line. */
-  async type(text: string): Promise<string> {
-    if (text === '') return this.screen();
-    tmux('send-keys', '-t', this.session, '-l', text);
-    const esc = text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    return this.waitFor(new RegExp(`› .*${esc}`));
-  }
-  /** Clear the focused text field and type `text`. */
-  async replace(text: string): Promise<string> {
-    if (focusedValue(this.screen()) !== '') {
-      tmux('send-keys', '-t', this.session, 'C-u');
-      await this.waitFor((s) => focusedValue(s) === '');
-    }
-    return this.type(text);
-  }
-}
-
-/** The value on the focused form line (after the label column), without the error mark. */
-function focusedValue(screen: string): string {
-  const line = screen.split('\n').find((l) => l.startsWith('› ')) ?? '';
-  return line
-    .slice(22)
-    .replace(/✘.*$/, '')
-    .replace(/^\s*e\.g\. .*$/, '') // the placeholder of an empty field
-    .trim();
-}
-
-/** The NIC whose "Use" line has focus on the network screen. */
-function focusedNic(screen: string): string | null {
-  const lines = screen.split('\n');
-  const at = lines.findIndex((l) => /^› Use\b/.test(l));
-  for (let i = at; i >= 0; i--) {
-    const m = /^(\S+) \((UP|DOWN|UNKNOWN|LOWERLAYERDOWN|DORMANT)/.exec(lines[i] ?? '');
-    if (m) return m[1] ?? null;
-  }
-  return null;
+/** A terminal for the shared driver: a session of our tmux server. */
+function tmuxTerm(session: string): Terminal {
+  return {
+    capture: async () => tmux('capture-pane', '-p', '-t', session),
+    send: async (...keys: string[]) => void tmux('send-keys', '-t', session, ...keys),
+    sendLiteral: async (text: string) => void tmux('send-keys', '-t', session, '-l', text),
+  };
 }
 
 const comparable = (h: LabHost) =>
@@ -185,89 +128,10 @@ describe.skipIf(!hasTmux)('the wizard in a real terminal (tmux)', () => {
         dir,
         `env -u CI TERM=xterm-256color sh -c "${run.replace(/"/g, '\\"')}; echo __EXIT__=\\$?; sleep 600"`,
       );
-      const t = new Term(session);
-      const detect = await t.waitFor('Enter continue');
-      expect(detect).toContain('NIC');
-      await t.keys('This host is', 'Enter');
-      await t.keys('› Directors', 'Enter');
-      await t.keys('› Its name in the lab', 'Enter');
-      await t.replace('lvs');
-      await t.keys('› Lab name', 'Enter');
-      await t.replace('seed-nat');
-      await t.keys('Forwarding mode', 'Enter');
-      let s = t.screen();
-      if (!/\(•\) nat/.test(s)) s = await t.keys('(•) nat', 'Up');
-      expect(s).toContain('gateway = DIP');
-      await t.keys('› Service name', 'Enter');
-      await t.keys('› VIP', 'Enter');
-      await t.replace('192.168.91.141');
-      await t.keys('› Port', 'Enter');
-      await t.keys('› Protocol', 'Enter');
-      await t.keys('› Scheduler', 'Enter');
-      await t.keys('(•) lc ', 'Up');
-      await t.keys('(•) wrr', 'Up');
-      await t.keys('› Persistence', 'Enter');
-      await t.replace('120');
-      await t.keys('Real servers of web 192.168.91.141:80/tcp (NAT, wrr)', 'Enter');
-      await t.keys('Item 1', 'Enter');
-      await t.keys('› Name', 'C-u');
-      await t.type('web1');
-      await t.keys('› Address', 'Enter');
-      await t.replace('192.168.81.142');
-      await t.keys('› Weight', 'Enter');
-      await t.keys('› Its NIC', 'Enter');
-      await t.replace('ens33');
-      await t.keys('+ add a real server', 'Enter');
-      await t.keys('Item 2', 'a');
-      await t.keys('› Address', 'Enter');
-      await t.waitFor(/› Address\s+192\.168\.81\.143/);
-      await t.keys('› Weight', 'Enter');
-      await t.keys('› Its NIC', 'Enter');
-      await t.keys(/2 web2\s+192\.168\.81\.143\s+1\s+ens33/, 'Enter');
-      await t.keys('›  + add', 'Down');
-      await t.keys('›  → continue', 'Down');
-      s = await t.keys('› Use', 'Enter');
-
-      // Network: the public NIC (ens33, else the first) and the private one (ens37, else the
-      // second) get the seed's static addresses; any other NIC is left out.
-      const names = [...s.matchAll(/^(\S+) \((?:UP|DOWN|UNKNOWN)/gm)].map((m) => m[1] ?? '');
-      const pub = names.includes('ens33') ? 'ens33' : names[0];
-      const priv = names.includes('ens37') ? 'ens37' : names.find((n) => n !== pub);
-      if (!pub || !priv)
-        throw new Error(`the wizard needs two NICs here; it shows ${names.join(', ')}`);
-      for (let guard = 0; guard < 20; guard++) {
-        s = t.screen();
-        if (s.includes('› Firewall')) break;
-        const nic = focusedNic(s);
-        const want = nic === pub || nic === priv ? 'static' : 'skip';
-        const chosen = (x: string) => /^› Use\s.*?\(•\) (\w+)/m.exec(x)?.[1];
-        for (let k = 0; k < 3 && chosen(t.screen()) !== want; k++) {
-          const before = chosen(t.screen());
-          tmux('send-keys', '-t', session, 'Right');
-          await t.waitFor((x) => chosen(x) !== before);
-        }
-        expect(chosen(t.screen())).toBe(want);
-        if (want === 'skip') {
-          tmux('send-keys', '-t', session, 'Enter');
-          await t.waitFor((x) => x.includes('› Firewall') || focusedNic(x) !== nic);
-          continue;
-        }
-        await t.keys('› Address', 'Enter');
-        await t.replace(nic === pub ? '192.168.91.141/24' : '192.168.81.141/24');
-        await t.keys('› Gateway', 'Enter');
-        if (nic === pub) await t.replace('192.168.91.2');
-        else await t.replace('');
-        await t.keys('› DNS', 'Enter');
-        if (nic === pub) await t.replace('192.168.91.2, 8.8.8.8');
-        else await t.replace('');
-        await t.keys(/› (Use|Firewall)/, 'Enter');
-      }
-      await t.keys('(•) disable', 'Right');
-      s = await t.keys('Topology', 'Enter');
-      expect(s).toContain(
-        'client ──▶ 192.168.91.141:80/tcp ── lvs (this host) [NAT, wrr, sticky 120 s]',
-      );
-      s = await t.waitFor(/Plan: \d+ to change, \d+ already ok\.|No changes\./, 90000);
+      const term = tmuxTerm(session);
+      const t = driver(term);
+      // the seed's NAT director, key by key (shared with the real-kernel lab)
+      let s = await seedNatDirector(term);
       expect(s).toContain('Dry run: the review is the end');
       await t.keys('Save the lab file as: seed-nat.yaml', 's');
       await t.keys('Saved seed-nat.yaml (mode 0644)', 'Enter');
@@ -317,7 +181,7 @@ describe.skipIf(!hasTmux)('the wizard in a real terminal (tmux)', () => {
         empty,
         `env -u CI TERM=xterm-256color sh -c "node ${bin} --plain --dry-run; echo __EXIT__=\\$?; sleep 600"`,
       );
-      const t = new Term(session);
+      const t = driver(tmuxTerm(session));
       await t.waitFor(/1\. Role — This host is/);
       await t.keys(/2\. Role — Directors/, 'Enter');
       await t.keys(/3\. Role — Its name in the lab/, 'Enter');
