@@ -234,8 +234,12 @@ async function afterApplyChecks(
   path: string,
   io: Output,
 ): Promise<void> {
-  const { runDoctor, formatResults, summarize } = doctor;
-  const run = await runDoctor(machine, { lab: { lab, host, path }, vrrpSeconds: 0 });
+  const { runDoctor, formatResults, summarize, AFTER_APPLY_REACH_LIMIT } = doctor;
+  const run = await runDoctor(machine, {
+    lab: { lab, host, path },
+    vrrpSeconds: 0,
+    reachLimit: AFTER_APPLY_REACH_LIMIT,
+  });
   const flagged = run.results.filter((r) => r.status === 'warn' || r.status === 'fail');
   const s = summarize(run.results);
   io.out('');

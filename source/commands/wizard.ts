@@ -241,10 +241,11 @@ export function createWizardServices(machine: Machine, o: ServiceOptions): Wizar
     async checks(labPath: string | null) {
       const p = last;
       if (!p) return [];
-      const { runDoctor } = await lazy.doctor();
+      const { runDoctor, AFTER_APPLY_REACH_LIMIT } = await lazy.doctor();
       const run = await runDoctor(machine, {
         lab: { lab: p.ctx.lab, host: p.ctx.hostName, path: labPath ?? o.lab ?? null },
         vrrpSeconds: 0,
+        reachLimit: AFTER_APPLY_REACH_LIMIT,
       });
       return run.results;
     },

@@ -580,8 +580,10 @@ export const realServersReachable: Check = ({ probes, model }) => {
     return result(id, title, 'skip', list([...new Set(probes.reach.map((r) => r.detail))]));
   const bad = tried.filter((r) => r.status !== 'open');
   const name = (r: (typeof tried)[number]) => `${r.host ?? r.address} ${r.address}:${r.port}`;
+  const notTried = probes.reach.filter((r) => r.detail.startsWith('not tried')).length;
+  const more = notTried ? `; ${notTried} more not tried here (lvs-setup doctor tries all)` : '';
   if (bad.length === 0)
-    return result(id, title, 'pass', `connected to ${tried.map(name).join(', ')}`);
+    return result(id, title, 'pass', `connected to ${tried.map(name).join(', ')}${more}`);
   return result(
     id,
     title,

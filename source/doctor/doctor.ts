@@ -23,7 +23,12 @@ export interface DoctorInput {
   facts?: HostFacts;
   /** Seconds to listen for other VRRP routers (default 3; 0 = do not listen). */
   vrrpSeconds?: number;
+  /** Try at most this many real servers (default: all). */
+  reachLimit?: number;
 }
+
+/** How many real servers apply and the wizard try after a change (doctor tries all). */
+export const AFTER_APPLY_REACH_LIMIT = 32;
 
 /** Gather, probe and check this host. Reads only; never changes anything. */
 export async function runDoctor(machine: Machine, input: DoctorInput = {}): Promise<DoctorRun> {
@@ -36,12 +41,10 @@ export async function runDoctor(machine: Machine, input: DoctorInput = {}): Prom
     { ...basics, reach: null, vrrp: null },
     input.lab?.path ?? null,
   );
-  const active = await probeActive(
-    machine,
-    facts,
-    model,
-    input.vrrpSeconds !== undefined ? { vrrpSeconds: input.vrrpSeconds } : {},
-  );
+  const active = await probeActive(machine, facts, model, {
+    ...(input.vrrpSeconds !== undefined ? { vrrpSeconds: input.vrrpSeconds } : {}),
+    ...(input.reachLimit !== undefined ? { reachLimit: input.reachLimit } : {}),
+  });
   const probes: ProbeResults = { ...basics, ...active };
   return { facts, model, probes, results: runChecks(facts, model, probes) };
 }

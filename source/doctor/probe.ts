@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { Machine, RunResult } from '../boundary.js';
 import { parseSysctlLines } from '../facts/parse.js';
 import type { HostFacts } from '../facts/types.js';
@@ -168,7 +169,16 @@ async function reachOne(
 export interface ActiveOptions {
   /** Seconds to listen for VRRP adverts (0 = do not listen). */
   vrrpSeconds?: number;
+  /**
+   * At most this many real servers are tried (in lab order; the rest are reported as not
+   * tried). Default: all. apply and the wizard try a sample: a director of 1,000 real servers
+   * must not wait for 1,000 connections after every apply.
+   */
+  reachLimit?: number;
 }
+
+/** Connections tried at once: each is a process (curl), and a small VM has little memory. */
+export const REACH_CONCURRENCY = 16;
 
 async function sniffVrrp(
   m: Machine,
@@ -211,6 +221,9 @@ export async function probeActive(
   if (isDirector(model)) {
     const targets = model.directed.flatMap((s) => s.realServers.map((rs) => ({ s, rs })));
     const seen = new Map<string, Promise<{ status: ReachStatus; detail: string }>>();
+    const limit = pLimit(REACH_CONCURRENCY);
+    const max = options.reachLimit ?? Number.POSITIVE_INFINITY;
+    let tried = 0;
     reach = await Promise.all(
       targets.map(async ({ s, rs }) => {
         const base = {
@@ -225,7 +238,14 @@ export async function probeActive(
         const key = `${rs.address}:${rs.port}`;
         let p = seen.get(key);
         if (!p) {
-          p = reachOne(m, rs.address, rs.port);
+          if (tried >= max)
+            return {
+              ...base,
+              status: 'skipped' as const,
+              detail: `not tried (only the first ${max} real servers are tried here; lvs-setup doctor tries all)`,
+            };
+          tried += 1;
+          p = limit(() => reachOne(m, rs.address, rs.port));
           seen.set(key, p);
         }
         return { ...base, ...(await p) };
