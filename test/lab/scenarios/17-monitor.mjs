@@ -62,13 +62,18 @@ export default {
         timeoutMs: 60000,
         intervalMs: 500,
       });
-      const selected = async () =>
-        (await screen()).split('\n').find((x) => x.startsWith('›')) ?? '';
+      // the selected row by its line number: its numbers change every second, its place does not
+      const selection = async () => {
+        const lines = (await screen()).split('\n');
+        const at = lines.findIndex((x) => x.startsWith('›'));
+        return { at, line: lines[at] ?? '' };
+      };
+      const selected = async () => (await selection()).line;
       for (let i = 0; i < 6 && !(await selected()).includes(WEB1); i++) {
-        const before = await selected();
+        const before = (await selection()).at;
         await key('Down');
         // one key, then wait for the frame that shows it (a slow guest renders late)
-        await waitFor('the selection to move', async () => (await selected()) !== before, {
+        await waitFor('the selection to move', async () => (await selection()).at !== before, {
           timeoutMs: 20000,
           intervalMs: 300,
         });
