@@ -151,7 +151,10 @@ export const HA_TRAPS = [
     break:
       `printf '${foreign(51)}' > /root/foreign.conf && ` +
       'systemd-run --unit=foreign-vrrp keepalived -n -l --vrrp -f /root/foreign.conf ' +
-      '-p /run/foreign-k.pid -r /run/foreign-v.pid && sleep 5',
+      '-p /run/foreign-k.pid -r /run/foreign-v.pid && ' +
+      // wait until it is MASTER (it holds its own VIP), i.e. sending adverts: keepalived's start
+      // plus 3 x advert_int take 5 s or more in a slow guest
+      'for i in $(seq 1 120); do ip -4 addr show dev ens33 | grep -q "192.168.91.199/" && exit 0; sleep 0.5; done; exit 1',
     fixMentions: 'pick an unused id',
     // the same fix from the other side: the foreign group moves to an id nobody uses
     fix:
