@@ -372,10 +372,15 @@ function confirm(state: MonitorState): MonitorState {
 function onSample(state: MonitorState, snapshot: Snapshot): MonitorState {
   if (state.paused) return state;
   const rated = computeRates(state.raw, snapshot);
-  const originalWeights = { ...state.originalWeights };
+  // Copied only when a server is seen for the first time (not a thousand keys every second).
+  let originalWeights = state.originalWeights;
   for (const s of snapshot.services) {
-    for (const d of s.destinations)
-      if (d.weight > 0 && !(d.key in originalWeights)) originalWeights[d.key] = d.weight;
+    for (const d of s.destinations) {
+      if (d.weight > 0 && !(d.key in originalWeights)) {
+        if (originalWeights === state.originalWeights) originalWeights = { ...originalWeights };
+        originalWeights[d.key] = d.weight;
+      }
+    }
   }
   const next: MonitorState = {
     ...state,

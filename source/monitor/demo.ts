@@ -261,6 +261,26 @@ function labTable(rng: () => number): SimService[] {
   ];
 }
 
+/** The largest generated table: addresses are 10.100+.x.10 and 172.16+.x.(11..254). */
+export const MAX_DEMO_SERVICES = 10_000;
+export const MAX_DEMO_SERVERS_PER_SERVICE = 240;
+
+/**
+ * "100x10" (or 100×10): a generated table of 100 services of 10 real servers each, for
+ * `LVS_SETUP_DEMO_SCALE`. Null when the text is not that or is out of range.
+ */
+export function parseDemoScale(
+  text: string,
+): { services: number; serversPerService: number } | null {
+  const m = /^\s*(\d+)\s*[x×*]\s*(\d+)\s*$/i.exec(text);
+  if (!m) return null;
+  const services = Number(m[1]);
+  const serversPerService = Number(m[2]);
+  if (services < 1 || services > MAX_DEMO_SERVICES) return null;
+  if (serversPerService < 1 || serversPerService > MAX_DEMO_SERVERS_PER_SERVICE) return null;
+  return { services, serversPerService };
+}
+
 const SCHEDULERS = ['wrr', 'wlc', 'rr', 'lc', 'sh', 'sed'] as const;
 const FORWARDS: ForwardMethod[] = ['route', 'masq', 'tunnel'];
 

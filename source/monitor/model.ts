@@ -180,12 +180,31 @@ export function hasBypassReplies(
 
 /** Numeric, family-aware address order (IPv4 before IPv6), the way ipvsadm sorts its listing. */
 export function compareAddresses(a: string, b: string): number {
+  if (a === b) return 0;
   const ka = addressSortKey(a);
   const kb = addressSortKey(b);
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
+/**
+ * Sort keys by address. A director's addresses stay the same from one reading to the next, so
+ * each is worked out once rather than at every comparison of every reading; the cache is
+ * emptied when it grows past what any table holds.
+ */
+const sortKeys = new Map<string, string>();
+const SORT_KEYS_MAX = 50_000;
+
 function addressSortKey(address: string): string {
+  let key = sortKeys.get(address);
+  if (key === undefined) {
+    if (sortKeys.size >= SORT_KEYS_MAX) sortKeys.clear();
+    key = computeSortKey(address);
+    sortKeys.set(address, key);
+  }
+  return key;
+}
+
+function computeSortKey(address: string): string {
   if (!address.includes(':')) {
     return `4${address
       .split('.')

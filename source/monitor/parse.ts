@@ -117,11 +117,44 @@ export function splitHostPort(
   }
 }
 
+type HostPort = { address: string; port: number; family: AddressFamily };
+
+/**
+ * splitHostPort, remembered: a director prints the same few thousand names every second. The
+ * results are shared, so callers copy their fields rather than change them. Emptied when it
+ * grows past what any table holds.
+ */
+const hexHostPorts = new Map<string, Readonly<HostPort> | null>();
+const textHostPorts = new Map<string, Readonly<HostPort> | null>();
+const HOST_PORTS_MAX = 50_000;
+
+function hostPortOf(text: string, hex: boolean): Readonly<HostPort> | null {
+  const cache = hex ? hexHostPorts : textHostPorts;
+  let hp = cache.get(text);
+  if (hp === undefined) {
+    if (cache.size >= HOST_PORTS_MAX) cache.clear();
+    hp = splitHostPort(text, hex);
+    cache.set(text, hp);
+  }
+  return hp;
+}
+
+/** Only the digits 0-9 (and at least one): print_largenum's exact form. */
+function isDigits(word: string): boolean {
+  if (word.length === 0) return false;
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 /**
  * One number as print_largenum prints it: exact digits, or rounded with a K/M/G/T suffix (powers
  * of 1000) when --exact is not given.
  */
 export function parseIpvsNumber(word: string): { value: number; approximate: boolean } | null {
+  if (isDigits(word)) return { value: Number(word), approximate: false };
   const m = /^(\d+)([KMGT]?)$/.exec(word);
   if (!m) return null;
   const scale = { '': 1, K: 1e3, M: 1e6, G: 1e9, T: 1e12 }[m[2] ?? ''] ?? 1;
@@ -132,8 +165,28 @@ function emptyTable(kind: ListingKind): ParsedTable {
   return { kind, version: null, tableSize: null, services: [], approximate: false, unparsed: [] };
 }
 
+/**
+ * The whitespace-separated words of a line (as line.trim().split(/\s+/)), split by hand: the
+ * listings are ASCII, and this runs for every line of every reading. Other text takes the regex.
+ */
 function words(line: string): string[] {
-  return line.trim().split(/\s+/).filter(Boolean);
+  const out: string[] = [];
+  let start = -1;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 32 || (c >= 9 && c <= 13)) {
+      if (start >= 0) {
+        out.push(line.slice(start, i));
+        start = -1;
+      }
+    } else if (c > 127) {
+      return line.trim().split(/\s+/).filter(Boolean);
+    } else if (start < 0) {
+      start = i;
+    }
+  }
+  if (start >= 0) out.push(line.slice(start));
+  return out;
 }
 
 function readNumbers(
@@ -141,14 +194,19 @@ function readNumbers(
   tokens: readonly string[],
 ): [number, number, number, number, number] | null {
   if (tokens.length !== 5) return null;
-  const out: number[] = [];
-  for (const t of tokens) {
+  const out: [number, number, number, number, number] = [0, 0, 0, 0, 0];
+  for (let i = 0; i < 5; i++) {
+    const t = tokens[i] ?? '';
+    if (isDigits(t)) {
+      out[i] = Number(t);
+      continue;
+    }
     const n = parseIpvsNumber(t);
     if (!n) return null;
     if (n.approximate) table.approximate = true;
-    out.push(n.value);
+    out[i] = n.value;
   }
-  return out as [number, number, number, number, number];
+  return out;
 }
 
 const toCounters = (v: readonly number[]): Counters => ({
@@ -215,7 +273,7 @@ function readServiceName(
   }
   const protocol = first ? PROTOCOL_NAMES[first] : undefined;
   if (!protocol || !second) return null;
-  const hp = splitHostPort(second, false);
+  const hp = hostPortOf(second, false);
   if (!hp) return null;
   return {
     service: {
@@ -239,28 +297,29 @@ export function parseIpvsadmListing(text: string): ParsedTable {
   const table = emptyTable('list');
   let current: ParsedService | null = null;
   for (const raw of text.split('\n')) {
-    const line = raw.trimEnd();
-    if (!line.trim()) continue;
-    const version = line.startsWith('IP Virtual Server') ? VERSION_LINE.exec(line) : null;
+    // Words first: a line of only blanks has none. (The checks below look at the start of the
+    // line or at whole words, so trailing blanks need no trimming.)
+    const tokens = words(raw);
+    if (tokens.length === 0) continue;
+    const version = raw.startsWith('IP Virtual Server') ? VERSION_LINE.exec(raw) : null;
     if (version) {
       table.version = version[1] ?? null;
       table.tableSize = Number(version[2]);
       continue;
     }
-    if (line.startsWith('Prot LocalAddress:Port')) {
-      kind = /\bConns\b/.test(line) ? 'stats' : /\bCPS\b/.test(line) ? 'rate' : 'list';
+    if (raw.startsWith('Prot LocalAddress:Port')) {
+      kind = /\bConns\b/.test(raw) ? 'stats' : /\bCPS\b/.test(raw) ? 'rate' : 'list';
       table.kind = kind;
       continue;
     }
-    const tokens = words(line);
     if (tokens[0] === '->') {
       if (tokens[1] === 'RemoteAddress:Port') continue; // second title line
-      const hp = tokens[1] ? splitHostPort(tokens[1], false) : null;
+      const hp = tokens[1] ? hostPortOf(tokens[1], false) : null;
       if (!hp || !current) {
         table.unparsed.push(raw);
         continue;
       }
-      const dest: ParsedDestination = { ...hp };
+      const dest: ParsedDestination = { address: hp.address, port: hp.port, family: hp.family };
       const rest = tokens.slice(2);
       if (kind === 'stats' || kind === 'rate') {
         const values = readNumbers(table, rest);
@@ -355,19 +414,18 @@ export function parseProcIpVs(text: string): ParsedTable {
   const table = emptyTable('proc');
   let current: ParsedService | null = null;
   for (const raw of text.split('\n')) {
-    const line = raw.trimEnd();
-    if (!line.trim()) continue;
-    const version = line.startsWith('IP Virtual Server') ? VERSION_LINE.exec(line) : null;
+    const tokens = words(raw);
+    if (tokens.length === 0) continue;
+    const version = raw.startsWith('IP Virtual Server') ? VERSION_LINE.exec(raw) : null;
     if (version) {
       table.version = version[1] ?? null;
       table.tableSize = Number(version[2]);
       continue;
     }
-    if (line.startsWith('Prot LocalAddress:Port')) continue;
-    const tokens = words(line);
+    if (raw.startsWith('Prot LocalAddress:Port')) continue;
     if (tokens[0] === '->') {
       if (tokens[1] === 'RemoteAddress:Port') continue;
-      const hp = tokens[1] ? splitHostPort(tokens[1], true) : null;
+      const hp = tokens[1] ? hostPortOf(tokens[1], true) : null;
       const forward = tokens[2] ? FORWARD_NAMES[tokens[2]] : undefined;
       const nums = tokens.slice(3).map(Number);
       if (
@@ -381,7 +439,16 @@ export function parseProcIpVs(text: string): ParsedTable {
         continue;
       }
       const [weight, activeConns, inactiveConns] = nums as [number, number, number];
-      current.destinations.push({ ...hp, forward, weight, activeConns, inactiveConns });
+      // Field by field: { ...hp, forward, … } takes V8's slow path, for every server of every reading.
+      current.destinations.push({
+        address: hp.address,
+        port: hp.port,
+        family: hp.family,
+        forward,
+        weight,
+        activeConns,
+        inactiveConns,
+      });
       if (current.protocol === 'fwmark' && hp.family === 'inet6') current.family = 'inet6';
       continue;
     }
@@ -405,13 +472,20 @@ export function parseProcIpVs(text: string): ParsedTable {
       rest = tokens.slice(2);
     } else {
       const protocol = tokens[0] ? PROTOCOL_NAMES[tokens[0]] : undefined;
-      const hp = tokens[1] ? splitHostPort(tokens[1], true) : null;
+      const hp = tokens[1] ? hostPortOf(tokens[1], true) : null;
       if (!protocol || !hp) {
         table.unparsed.push(raw);
         current = null;
         continue;
       }
-      service = { protocol, ...hp, fwmark: null, destinations: [] };
+      service = {
+        protocol,
+        address: hp.address,
+        port: hp.port,
+        family: hp.family,
+        fwmark: null,
+        destinations: [],
+      };
       rest = tokens.slice(2);
     }
     const [scheduler, ...flagWords] = rest;

@@ -94,17 +94,89 @@ function shares(destinations: RatedDestination[]): void {
   for (const d of destinations) d.share = conns > 0 ? (d.activeConns + d.inactiveConns) / conns : 0;
 }
 
+/**
+ * Finds an entry of the previous reading by key: at the same position when the table did not
+ * change shape (the usual case, so no index is built), else through an index made on first need.
+ */
+class KeyFinder<T extends { key: string }> {
+  private index: Map<string, T> | null = null;
+  constructor(private readonly list: readonly T[] | undefined) {}
+  find(position: number, key: string): T | undefined {
+    const list = this.list;
+    if (!list) return undefined;
+    const at = list[position];
+    if (at?.key === key) return at;
+    this.index ??= new Map(list.map((x) => [x.key, x]));
+    return this.index.get(key);
+  }
+}
+
+/**
+ * The destination with its rates. Written out field by field: `{ ...d, rates, … }` takes V8's
+ * slow path (about 4 µs an object, most of a reading's cost for a thousand servers).
+ */
+function ratedDestination(
+  d: DestinationSnapshot,
+  r: { rates: Rates | null; reset: boolean },
+): RatedDestination {
+  const out: RatedDestination = {
+    key: d.key,
+    address: d.address,
+    port: d.port,
+    family: d.family,
+    forward: d.forward,
+    weight: d.weight,
+    activeConns: d.activeConns,
+    inactiveConns: d.inactiveConns,
+    counters: d.counters,
+    rates: r.rates,
+    reset: r.reset,
+    share: 0,
+  };
+  if ('kernelRates' in d) out.kernelRates = d.kernelRates;
+  if ('health' in d) out.health = d.health;
+  return out;
+}
+
+function ratedService(
+  s: ServiceSnapshot,
+  destinations: RatedDestination[],
+  rates: Rates | null,
+  reset: boolean,
+): RatedService {
+  const out: RatedService = {
+    key: s.key,
+    protocol: s.protocol,
+    family: s.family,
+    address: s.address,
+    port: s.port,
+    fwmark: s.fwmark,
+    scheduler: s.scheduler,
+    persistence: s.persistence,
+    flags: s.flags,
+    counters: s.counters,
+    destinations,
+    rates,
+    reset,
+  };
+  if ('persistenceMask' in s) out.persistenceMask = s.persistenceMask;
+  if ('kernelRates' in s) out.kernelRates = s.kernelRates;
+  return out;
+}
+
 export function computeRates(prev: Snapshot | null, next: Snapshot): RatedSnapshot {
   const dtMs = prev ? next.takenAt - prev.takenAt : null;
   const dt = dtMs === null ? 0 : dtMs / 1000;
-  const prevServices = new Map(prev?.services.map((s) => [s.key, s]) ?? []);
-  const services: RatedService[] = next.services.map((s) => {
-    const ps = prevServices.get(s.key);
-    const prevDests = new Map(ps?.destinations.map((d) => [d.key, d]) ?? []);
-    const destinations: RatedDestination[] = s.destinations.map((d) => {
-      const r = counterRates(prevDests.get(d.key)?.counters, d.counters, dt, d.kernelRates ?? null);
-      return { ...d, rates: r.rates, reset: r.reset, share: 0 };
-    });
+  const prevServices = new KeyFinder(prev?.services);
+  const services: RatedService[] = next.services.map((s, si) => {
+    const ps = prevServices.find(si, s.key);
+    const prevDests = new KeyFinder(ps?.destinations);
+    const destinations: RatedDestination[] = s.destinations.map((d, di) =>
+      ratedDestination(
+        d,
+        counterRates(prevDests.find(di, d.key)?.counters, d.counters, dt, d.kernelRates ?? null),
+      ),
+    );
     shares(destinations);
     const r = counterRates(ps?.counters, s.counters, dt, s.kernelRates ?? null);
     let rates = r.rates;
@@ -118,7 +190,7 @@ export function computeRates(prev: Snapshot | null, next: Snapshot): RatedSnapsh
         outBps: 0,
       });
     }
-    return { ...s, destinations, rates, reset: r.reset };
+    return ratedService(s, destinations, rates, r.reset);
   });
   let totalRates = counterRates(prev?.totals, next.totals, dt, next.kernelTotalRates ?? null).rates;
   if (!totalRates && services.length > 0 && services.every((s) => s.rates)) {
@@ -134,21 +206,72 @@ export function computeRates(prev: Snapshot | null, next: Snapshot): RatedSnapsh
 }
 
 /**
- * Sparkline samples: one map per reading (oldest first, at most HISTORY_LENGTH), from destination,
- * service and TOTAL_KEY keys to the metric. A frame per reading rather than an array per key, so a
- * reading of a thousand servers allocates one map instead of copying a thousand arrays.
+ * Sparkline samples: one frame per reading (oldest first, at most HISTORY_LENGTH), each a column
+ * of numbers in typed arrays, with `columns` saying which key is in which column. The columns are
+ * shared by a history and the ones pushed from it, and only ever added to (a frame made before a
+ * key was added is shorter, so the key is simply not in it); when many keys have left the table
+ * they are dropped into a fresh set of columns. So a reading of a thousand servers costs two
+ * small typed arrays, not a map or an array per key, and nothing is copied per sample.
  */
 export interface History {
-  readonly frames: readonly ReadonlyMap<string, number>[];
+  readonly frames: readonly HistoryFrame[];
+  /** Key → column; null until the first reading. Appended to by pushHistory (see above). */
+  readonly columns: Map<string, number> | null;
 }
 
-export const EMPTY_HISTORY: History = { frames: [] };
+export interface HistoryFrame {
+  /** The metric by column; NaN for a key in the reading without rates. */
+  readonly values: Float64Array;
+  /** 1 for the columns whose key was in the reading. */
+  readonly present: Uint8Array;
+}
+
+export const EMPTY_HISTORY: History = { frames: [], columns: null };
 export const HISTORY_LENGTH = 60;
 export const TOTAL_KEY = '*';
 
 /** The value a sparkline follows: new connections per second. */
 export type HistoryMetric = (rates: Rates) => number;
 const cpsMetric: HistoryMetric = (r) => r.cps;
+
+/** Every key of a reading with its sample (metric omitted: NaN), in order; a key seen twice keeps the last. */
+function forEachSample(
+  rated: RatedSnapshot,
+  metric: HistoryMetric | null,
+  fn: (key: string, value: number) => void,
+): void {
+  const value = (r: Rates | null) => (r && metric ? metric(r) : Number.NaN);
+  for (const s of rated.services) {
+    fn(s.key, value(s.rates));
+    for (const d of s.destinations) fn(d.key, value(d.rates));
+  }
+  fn(TOTAL_KEY, value(rated.totalRates));
+}
+
+/** Fresh columns for only the keys still in some frame, and the frames moved into them. */
+function compactColumns(
+  columns: ReadonlyMap<string, number>,
+  frames: readonly HistoryFrame[],
+): { columns: Map<string, number>; frames: HistoryFrame[] } {
+  const moves: [from: number, to: number][] = [];
+  const next = new Map<string, number>();
+  for (const [key, from] of columns) {
+    if (!frames.some((f) => f.present[from] === 1)) continue;
+    moves.push([from, next.size]);
+    next.set(key, next.size);
+  }
+  const moved = frames.map((f) => {
+    const values = new Float64Array(next.size);
+    const present = new Uint8Array(next.size);
+    for (const [from, to] of moves) {
+      if (f.present[from] !== 1) continue;
+      values[to] = f.values[from] ?? Number.NaN;
+      present[to] = 1;
+    }
+    return { values, present };
+  });
+  return { columns: next, frames: moved };
+}
 
 /** Add one reading. An entry without rates is NaN: it keeps its place but draws nothing. */
 export function pushHistory(
@@ -157,28 +280,36 @@ export function pushHistory(
   length: number = HISTORY_LENGTH,
   metric: HistoryMetric = cpsMetric,
 ): History {
-  const frame = new Map<string, number>();
-  for (const s of rated.services) {
-    frame.set(s.key, s.rates ? metric(s.rates) : Number.NaN);
-    for (const d of s.destinations) frame.set(d.key, d.rates ? metric(d.rates) : Number.NaN);
-  }
-  frame.set(TOTAL_KEY, rated.totalRates ? metric(rated.totalRates) : Number.NaN);
-  const kept =
-    history.frames.length >= length
-      ? history.frames.slice(history.frames.length - length + 1)
-      : history.frames.slice();
-  kept.push(frame);
-  return { frames: kept };
+  let frames = history.frames.slice(Math.max(0, history.frames.length - length + 1));
+  let columns = history.columns ?? new Map<string, number>();
+  const keys = rated.services.reduce((n, s) => n + 1 + s.destinations.length, 1);
+  // Keys that left the table keep their columns until there are many of them.
+  if (columns.size > 2 * keys + 1024) ({ columns, frames } = compactColumns(columns, frames));
+  const cols = columns;
+  forEachSample(rated, null, (key) => {
+    if (!cols.has(key)) cols.set(key, cols.size);
+  });
+  const values = new Float64Array(cols.size);
+  const present = new Uint8Array(cols.size);
+  forEachSample(rated, metric, (key, value) => {
+    const i = cols.get(key) ?? 0;
+    values[i] = value;
+    present[i] = 1;
+  });
+  frames.push({ values, present });
+  return { frames, columns: cols };
 }
 
 /** A key's samples, oldest first; none when the key is not in the latest reading (it left). */
 export function historyOf(history: History, key: string): number[] {
   const last = history.frames[history.frames.length - 1];
-  if (!last?.has(key)) return [];
+  const i = history.columns?.get(key);
+  if (!last || i === undefined || last.present[i] !== 1) return [];
   const out: number[] = [];
   for (const frame of history.frames) {
-    const v = frame.get(key);
-    if (v !== undefined && !Number.isNaN(v)) out.push(v);
+    if (frame.present[i] !== 1) continue;
+    const v = frame.values[i] ?? Number.NaN;
+    if (!Number.isNaN(v)) out.push(v);
   }
   return out;
 }

@@ -2,6 +2,7 @@ import { createElement } from 'react';
 import type { Machine } from '../boundary.js';
 import type { Action } from '../plan/step.js';
 import { snapshotToJson } from './json.js';
+import { printedSource } from './printed-source.js';
 import { computeRates } from './rates.js';
 import {
   checkIpvsAvailable,
@@ -38,6 +39,11 @@ export interface RunMonitorOptions {
   vips?: string[];
   /** Demo seed (default 1). */
   seed?: number;
+  /**
+   * With demo: a generated table of this size instead of the lab, read through the parsers as a
+   * real director is (printed-source.ts). For measuring the monitor at scale: LVS_SETUP_DEMO_SCALE.
+   */
+  demoScale?: { services: number; serversPerService: number };
   /** Seams for tests. */
   source?: MonitorSource;
   stdout?: Writable;
@@ -168,8 +174,9 @@ export async function runMonitor(options: RunMonitorOptions): Promise<number> {
     const demo = createDemoSource({
       seed: options.seed ?? 1,
       tickMs: Math.min(1000, options.intervalMs),
+      ...(options.demoScale ? { scale: options.demoScale } : {}),
     });
-    source = demo;
+    source = options.demoScale ? printedSource(demo) : demo;
     // A simulated director has no executor: changes go to the simulation (nothing touches the host).
     onAction = (actions) => demo.apply(actions);
   } else {

@@ -46,6 +46,24 @@ function indexDestinations<T extends { address: string; port: number }>(
 }
 
 /**
+ * Finds a server in another reading's list of the same service: at the same position when both
+ * list the servers in the same order (the usual case, so no index is built), else by address
+ * and port through an index made on first need.
+ */
+class DestinationFinder<T extends { address: string; port: number }> {
+  private index: Map<string, T> | null = null;
+  constructor(private readonly list: readonly T[] | undefined) {}
+  find(position: number, address: string, port: number): T | undefined {
+    const list = this.list;
+    if (!list) return undefined;
+    const at = list[position];
+    if (at && at.address === address && at.port === port) return at;
+    this.index ??= indexDestinations(list);
+    return this.index.get(`${address}|${port}`);
+  }
+}
+
+/**
  * Join the readings of one moment into a snapshot. The table gives the shape (a server that
  * appears only in the stats was added or removed between two reads and waits for the next tick);
  * the stats and rates are matched by service and server address.
@@ -57,11 +75,11 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
     const key = serviceKey(ps);
     const st = stats.get(key);
     const rt = rates.get(key);
-    const statDests = indexDestinations(st?.destinations);
-    const rateDests = indexDestinations(rt?.destinations);
-    const destinations: DestinationSnapshot[] = ps.destinations.map((pd) => {
-      const sd = statDests.get(`${pd.address}|${pd.port}`);
-      const rd = rateDests.get(`${pd.address}|${pd.port}`);
+    const statDests = new DestinationFinder(st?.destinations);
+    const rateDests = new DestinationFinder(rt?.destinations);
+    const destinations: DestinationSnapshot[] = ps.destinations.map((pd, i) => {
+      const sd = statDests.find(i, pd.address, pd.port);
+      const rd = rateDests.find(i, pd.address, pd.port);
       const d: DestinationSnapshot = {
         key: destinationKey(key, pd),
         address: pd.address,
