@@ -1,4 +1,4 @@
-import type { Machine } from '../boundary.js';
+import type { Machine, RunResult } from '../boundary.js';
 import type { Action } from '../plan/step.js';
 import {
   parseFirewalldListAll,
@@ -277,41 +277,136 @@ export function groupsChangedBy(argv: readonly string[]): FactGroup[] {
 }
 
 /**
+ * Units whose state changes with a named one: starting the NFS server starts rpcbind, and
+ * nfs-server and nfs-kernel-server are one unit under two names (Debian).
+ */
+const UNITS_MOVED_WITH: Readonly<Record<string, readonly string[]>> = {
+  'nfs-server': ['nfs-kernel-server', 'rpcbind'],
+  'nfs-kernel-server': ['nfs-server', 'rpcbind'],
+};
+
+/**
+ * The watched units (without `.service`) a systemctl command can change, or null when it may
+ * change any of them (daemon-reload, a verb without a unit, options we do not know). `systemctl
+ * show` costs ~0.3 s per unit in a slow VM, so after `systemctl enable --now nginx` only nginx is
+ * read again, not all twelve.
+ */
+export function unitsChangedBy(argv: readonly string[]): string[] | null {
+  if ((argv[0] ?? '').replace(/^.*\//, '') !== 'systemctl') return [];
+  const words = argv.slice(1).filter((w) => !w.startsWith('-'));
+  const options = argv.slice(1).filter((w) => w.startsWith('-'));
+  // --now is enable/disable's "and start/stop it"; anything else (--root, --user, -H) is not ours.
+  if (options.some((o) => o !== '--now' && o !== '-q' && o !== '--quiet')) return null;
+  const [verb, ...units] = words;
+  const unitVerbs = ['start', 'stop', 'restart', 'reload', 'try-restart', 'reload-or-restart'];
+  const fileVerbs = ['enable', 'disable', 'reenable', 'mask', 'unmask'];
+  if (!verb || ![...unitVerbs, ...fileVerbs].includes(verb) || units.length === 0) return null;
+  const watched = new Set<string>(WATCHED_UNITS);
+  const out = new Set<string>();
+  for (const u of units) {
+    if (u.includes('@') || /[*?[]/.test(u)) return null;
+    const name = u.replace(/\.service$/, '');
+    if (u !== name || !u.includes('.')) {
+      for (const n of [name, ...(UNITS_MOVED_WITH[name] ?? [])]) if (watched.has(n)) out.add(n);
+    } else if (!/\.(socket|target|timer|path|mount)$/.test(u)) {
+      return null;
+    }
+  }
+  return [...out];
+}
+
+/** Where systemd finds units (both /lib and /usr/lib: merged or not), generated ones included. */
+const UNIT_DIRS = [
+  '/etc/systemd/system',
+  '/run/systemd/system',
+  '/run/systemd/transient',
+  '/run/systemd/generator',
+  '/run/systemd/generator.early',
+  '/run/systemd/generator.late',
+  '/usr/lib/systemd/system',
+  '/lib/systemd/system',
+  '/etc/init.d', // SysV scripts (systemd-sysv-generator makes units of them)
+];
+
+/**
+ * The units worth asking systemctl about: those with a unit file or SysV script somewhere. Each
+ * unit costs `systemctl show` ~0.3 s in a slow VM, most of it for the ones that do not exist
+ * (PID 1 searches every unit folder for them). When no unit folder can be listed the layout is
+ * unknown, and all are asked.
+ */
+export async function unitsWithFiles(
+  m: Machine,
+  units: readonly string[],
+): Promise<{ existing: string[]; systemdBooted: boolean }> {
+  const listings = await Promise.all(UNIT_DIRS.map((d) => m.listDir(d)));
+  // sd_booted(): systemd is PID 1 when /run/systemd/system exists.
+  const systemdBooted = listings[UNIT_DIRS.indexOf('/run/systemd/system')] !== null;
+  if (listings.every((l) => l === null)) return { existing: [...units], systemdBooted };
+  const names = new Set(listings.flatMap((l) => l ?? []));
+  return {
+    existing: units.filter((u) => names.has(`${u}.service`) || names.has(u)),
+    systemdBooted,
+  };
+}
+
+async function readUnits(
+  m: Machine,
+  units: readonly string[],
+): Promise<{ out: RunResult | null; absent: string[]; systemdBooted: boolean }> {
+  const { existing, systemdBooted } = await unitsWithFiles(m, units);
+  const absent = units.filter((u) => !existing.includes(u));
+  if (existing.length === 0) return { out: null, absent, systemdBooted };
+  const out = await m.run([
+    'systemctl',
+    'show',
+    '-p',
+    'Id,LoadState,ActiveState,UnitFileState',
+    ...existing.map((u) => `${u}.service`),
+  ]);
+  return { out, absent, systemdBooted };
+}
+
+/**
  * Read this host's facts through the machine boundary. Never changes anything. With `previous`,
  * the facts that an apply does not change (OS, packages, versions) are taken from it: the executor
  * refreshes facts after every changed step, and in a slow VM each process costs seconds.
  */
 export async function gatherFacts(
   m: Machine,
-  options: GatherOptions & { previous?: HostFacts; groups?: ReadonlySet<FactGroup> } = {},
+  options: GatherOptions & {
+    previous?: HostFacts;
+    groups?: ReadonlySet<FactGroup>;
+    /** With previous and the units group: read only these units again (see unitsChangedBy). */
+    units?: ReadonlySet<string>;
+  } = {},
 ): Promise<HostFacts> {
   const prev = options.previous;
+  const someUnits = prev && options.units ? [...options.units] : null;
   // Without previous facts everything is read; with them, only the groups asked for.
   const want = (g: FactGroup) => !prev || (options.groups ?? ALL_GROUPS).has(g);
-  const [netState, modulesText, ipvsProc, unitsOut, natRules] = await Promise.all([
+  const [netState, modulesText, ipvsProc, unitsRead, natRules] = await Promise.all([
     want('net')
       ? readNics(m)
       : Promise.resolve(prev ? { nics: prev.nics, routes: prev.routes } : null),
     m.readFile('/proc/modules'),
     m.readFile('/proc/net/ip_vs'),
-    want('units')
-      ? m.run([
-          'systemctl',
-          'show',
-          '-p',
-          'Id,LoadState,ActiveState,UnitFileState',
-          ...WATCHED_UNITS.map((u) => `${u}.service`),
-        ])
+    want('units') && someUnits?.length !== 0
+      ? readUnits(m, someUnits ?? WATCHED_UNITS)
       : Promise.resolve(null),
     want('nat') ? m.run(['iptables', '-w', '-t', 'nat', '-S']) : Promise.resolve(null),
   ]);
   if (!netState) throw new Error('internal: network facts missing');
-  const services = unitsOut
-    ? unitsOut.exitCode === 0
-      ? parseSystemctlShow(unitsOut.stdout)
-      : {}
-    : (prev?.services ?? {});
-  const init = unitsOut ? (unitsOut.notFound ? 'other' : 'systemd') : (prev?.init ?? 'systemd');
+  let services: HostFacts['services'] = prev?.services ?? {};
+  let init: HostFacts['init'] = prev?.init ?? 'systemd';
+  if (unitsRead) {
+    const { out, absent, systemdBooted } = unitsRead;
+    const read = out?.exitCode === 0 ? parseSystemctlShow(out.stdout) : {};
+    for (const u of absent) read[u] = { present: false, active: false, enabled: false };
+    // A failed systemctl leaves what was known (a refresh) or nothing (the first read).
+    services = someUnits ? { ...prev?.services, ...read } : out && out.exitCode !== 0 ? {} : read;
+    if (out) init = out.notFound ? 'other' : 'systemd';
+    else if (!prev) init = systemdBooted ? 'systemd' : 'other';
+  }
   const reuseIpvs = !want('ipvs') && prev !== undefined && (ipvsProc !== null) === prev.ipvs.loaded;
   const [stable, ipvsSave, firewall] = await Promise.all([
     prev && !want('stable')
@@ -396,10 +491,18 @@ export function refreshAfterStep(
 ) => Promise<HostFacts> {
   return (previous, changed, actions) => {
     const groups = new Set<FactGroup>(changed.recipe === 'packages' ? ['stable', 'units'] : []);
+    // Which units to read again: null = all (a package was installed, or a command may touch any).
+    let units: Set<string> | null = changed.recipe === 'packages' ? null : new Set();
     for (const a of actions) {
-      if (a.kind === 'command') for (const g of groupsChangedBy(a.argv)) groups.add(g);
+      if (a.kind !== 'command') continue;
+      const gs = groupsChangedBy(a.argv);
+      for (const g of gs) groups.add(g);
+      if (!gs.includes('units') || units === null) continue;
+      const named = unitsChangedBy(a.argv);
+      if (named === null || (named.length === 0 && a.argv[0] !== 'systemctl')) units = null;
+      else for (const u of named) units.add(u);
     }
-    return gatherFacts(m, { files, previous, groups });
+    return gatherFacts(m, { files, previous, groups, ...(units ? { units } : {}) });
   };
 }
 

@@ -310,4 +310,68 @@ describe('targeted refresh', () => {
     const systemctlChanges = h.calls.filter((c) => c[0] === 'systemctl' && c[1] !== 'show').length;
     expect(shows).toBeLessThanOrEqual(1 + systemctlChanges + 1);
   });
+
+  it('asks systemctl only about units that have a unit file, unless no unit folder can be read', async () => {
+    const { gatherFacts, WATCHED_UNITS } = await import('../../source/facts/gather.js');
+    const h = drWeb1();
+    const facts = await gatherFacts(h);
+    const show = h.calls.find((c) => c[0] === 'systemctl' && c[1] === 'show') ?? [];
+    expect(show.slice(4)).toEqual(['systemd-networkd.service']);
+    // The units not asked about are known absent, as systemctl would have said (not-found).
+    expect(Object.keys(facts.services).sort()).toEqual([...WATCHED_UNITS].sort());
+    expect(facts.services.NetworkManager).toEqual({
+      present: false,
+      active: false,
+      enabled: false,
+    });
+    expect(facts.services['systemd-networkd']?.present).toBe(true);
+    // A machine whose unit folders cannot be listed: every unit is asked about.
+    const blind = drWeb1();
+    blind.listDir = async () => null;
+    await gatherFacts(blind);
+    const all = blind.calls.find((c) => c[0] === 'systemctl' && c[1] === 'show') ?? [];
+    expect(all.slice(4)).toHaveLength(WATCHED_UNITS.length);
+  });
+
+  it('after a systemctl step, only the units it names are read again', async () => {
+    const { unitsChangedBy } = await import('../../source/facts/gather.js');
+    expect(unitsChangedBy(['systemctl', 'enable', '--now', 'nginx'])).toEqual(['nginx']);
+    expect(unitsChangedBy(['systemctl', 'disable', 'ipvsadm.service'])).toEqual(['ipvsadm']);
+    expect(unitsChangedBy(['systemctl', 'restart', 'nfs-server'])?.sort()).toEqual([
+      'nfs-kernel-server',
+      'nfs-server',
+      'rpcbind',
+    ]);
+    expect(unitsChangedBy(['systemctl', 'start', 'unwatched'])).toEqual([]);
+    expect(unitsChangedBy(['systemctl', 'daemon-reload'])).toBeNull();
+    expect(unitsChangedBy(['systemctl', 'start'])).toBeNull();
+    expect(unitsChangedBy(['systemctl', '--root=/x', 'enable', 'nginx'])).toBeNull();
+    expect(unitsChangedBy(['systemctl', 'start', 'getty@tty1'])).toBeNull();
+    expect(unitsChangedBy(['systemctl', 'isolate', 'rescue.target'])).toBeNull();
+    expect(unitsChangedBy(['sysctl', '-w', 'a=1'])).toEqual([]);
+
+    const h = drWeb1();
+    const lab = await withLab(h, 'seed-dr.yaml');
+    expect(
+      await applyCommand(h, { lab, host: 'web1', yes: true, checks: false }, captureIo(), never),
+    ).toBe(0);
+    const shows = h.calls.filter((c) => c[0] === 'systemctl' && c[1] === 'show');
+    const units = (c: readonly string[]) => c.filter((w) => w.endsWith('.service'));
+    // Planning asks only about units with a unit file (systemd-networkd here: nginx is not
+    // installed yet, and this Debian has no NetworkManager); the refresh after
+    // `enable --now nginx` asks about nginx only.
+    expect(units(shows[0] ?? [])).toEqual(['systemd-networkd.service']);
+    const i = h.calls.findIndex(
+      (c) => c[0] === 'systemctl' && c[1] === 'enable' && c.includes('nginx'),
+    );
+    expect(i).toBeGreaterThan(0);
+    const next = h.calls.slice(i + 1).find((c) => c[0] === 'systemctl' && c[1] === 'show');
+    expect(next && units(next)).toEqual(['nginx.service']);
+    // ... and the facts after it know nginx runs: a second apply changes nothing.
+    const io = captureIo();
+    expect(await applyCommand(h, { lab, host: 'web1', yes: true, checks: false }, io, never)).toBe(
+      0,
+    );
+    expect(io.stdout()).toMatch(/No changes/);
+  });
 });

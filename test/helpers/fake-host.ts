@@ -209,6 +209,12 @@ export class FakeHost implements Machine {
     const names = [...this.files.keys()]
       .filter((p) => p.startsWith(prefix))
       .map((p) => p.slice(prefix.length).split('/')[0] ?? '');
+    // The packages' own unit files (not kept in `files`): where a package manager puts them.
+    if (prefix === '/usr/lib/systemd/system/') {
+      for (const [n, u] of this.units)
+        if (u.present && !this.files.has(`/etc/systemd/system/${n}.service`))
+          names.push(`${n}.service`);
+    }
     return names.length ? [...new Set(names)] : null;
   }
 
