@@ -82,7 +82,7 @@ class FakeInput extends EventEmitter {
   }
 }
 
-async function measureFrames(o: Required<BenchMonitorOptions>) {
+async function measureFrames(o: Required<BenchMonitorOptions>, fastOutput: boolean) {
   // React's production build is what the shipped bundle uses (scripts/build.mjs defines it);
   // it only takes effect if React has not been loaded yet in this process.
   process.env.NODE_ENV ??= 'production';
@@ -98,6 +98,7 @@ async function measureFrames(o: Required<BenchMonitorOptions>) {
     import('../screens/monitor/monitor-view.js'),
   ]);
   const { Box, Text } = ink;
+  (await import('../screens/ink-fast-output.js')).installFastOutput(fastOutput);
 
   /**
    * One Ink instance, as `lvs-setup monitor` has. maxFps is raised only so that frames drawn back
@@ -375,9 +376,17 @@ export async function benchMonitor(
         ? `part 2 runs the built monitor for ${o.bundleSeconds} s at 1 Hz to measure its CPU and RSS`
         : 'bundle run skipped',
   };
-  const frames = await measureFrames(o);
+  // Side by side in one run: Ink's own output step, then the monitor's (screens/ink-fast-output.ts).
+  const stock = await measureFrames(o, false);
+  const frames = await measureFrames(o, true);
+  const stockFrames = {
+    stockInkFrameMedianMs: stock.frameMedianMs,
+    stockInkRenderMedianMs: stock.renderMedianMs,
+    stockInkKeyMedianMs: stock.keyMedianMs,
+    frameSpeedup: `${(Number(stock.frameMedianMs) / Number(frames.frameMedianMs)).toFixed(2)}× (stock Ink output ÷ the monitor's)`,
+  };
   const bundle = o.bundleSeconds > 0 ? await measureBundle(o) : {};
-  return { ...head, ...frames, ...bundle };
+  return { ...head, ...frames, ...stockFrames, ...bundle };
 }
 
 async function main(): Promise<void> {

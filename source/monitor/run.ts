@@ -213,10 +213,13 @@ export async function runMonitor(options: RunMonitorOptions): Promise<number> {
     return 1;
   }
 
-  const [{ render }, { MonitorApp }] = await Promise.all([
+  const [{ render }, { MonitorApp }, { installFastOutput }] = await Promise.all([
     import('ink'),
     import('../../screens/monitor/monitor-app.js'),
+    import('../../screens/ink-fast-output.js'),
   ]);
+  // Ink's output step with caches (same bytes): most of a frame's cost at a thousand rows.
+  installFastOutput();
   const props = {
     source,
     intervalMs: options.intervalMs,

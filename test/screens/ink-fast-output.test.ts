@@ -1,0 +1,113 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fastOutputGet, Output, stockGet } from '../../screens/ink-fast-output.js';
+
+type Op =
+  | { type: 'write'; x: number; y: number; text: string }
+  | { type: 'clip'; x1?: number; x2?: number; y1?: number; y2?: number }
+  | { type: 'unclip' };
+
+const ESC = '\u001b[';
+/** Pieces of text Ink writes: ASCII, wide and combining characters, SGR codes as chalk makes. */
+const piece = fc.constantFrom(
+  'a',
+  'Z',
+  ' ',
+  '  ',
+  '10.0.0.1:80',
+  '│',
+  '█',
+  '▁▂▃',
+  '你',
+  '😀',
+  'é',
+  'e\u0301',
+  '\t',
+  '\n',
+  `${ESC}31m`,
+  `${ESC}39m`,
+  `${ESC}1m`,
+  `${ESC}22m`,
+  `${ESC}7m`,
+  `${ESC}27m`,
+  `${ESC}2m`,
+  `${ESC}38;2;10;20;30m`,
+  `${ESC}48;5;200m`,
+  `${ESC}49m`,
+  `${ESC}0m`,
+  `${ESC}32mok${ESC}39m`,
+);
+const text = fc.array(piece, { maxLength: 14 }).map((a) => a.join(''));
+const op: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      type: fc.constant('write' as const),
+      x: fc.integer({ min: -3, max: 24 }),
+      y: fc.integer({ min: -3, max: 9 }),
+      text,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record(
+      {
+        type: fc.constant('clip' as const),
+        x1: fc.integer({ min: -2, max: 20 }),
+        x2: fc.integer({ min: 0, max: 24 }),
+        y1: fc.integer({ min: -2, max: 6 }),
+        y2: fc.integer({ min: 0, max: 9 }),
+      },
+      { requiredKeys: ['type'] },
+    ),
+  },
+  { weight: 1, arbitrary: fc.constant({ type: 'unclip' as const }) },
+);
+
+function screen(width: number, height: number, ops: readonly Op[]): Output {
+  const out = new Output({ width, height });
+  for (const o of ops) {
+    if (o.type === 'write') out.write(o.x, o.y, o.text, { transformers: [] });
+    else if (o.type === 'clip') {
+      const { type: _type, ...clip } = o;
+      out.clip({ x1: clip.x1, x2: clip.x2, y1: clip.y1, y2: clip.y2 });
+    } else out.unclip();
+  }
+  return out;
+}
+
+describe("the monitor's faster get() for Ink's Output", () => {
+  it('gives the same screen as Ink, byte for byte, on random writes, styles and clips', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 22 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.array(op, { maxLength: 12 }),
+        (width, height, ops) => {
+          const want = stockGet.call(screen(width, height, ops));
+          // twice: the second time from the caches
+          expect(fastOutputGet.call(screen(width, height, ops))).toEqual(want);
+          expect(fastOutputGet.call(screen(width, height, ops))).toEqual(want);
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('keeps rows apart that differ only in where a line is or how wide the screen is', () => {
+    const a = fastOutputGet.call(screen(10, 2, [{ type: 'write', x: 0, y: 0, text: 'ab' }]));
+    const b = fastOutputGet.call(screen(10, 2, [{ type: 'write', x: 3, y: 0, text: 'ab' }]));
+    const c = fastOutputGet.call(screen(2, 2, [{ type: 'write', x: 1, y: 0, text: 'abc' }]));
+    expect(a.output).toBe('ab\n');
+    expect(b.output).toBe('   ab\n');
+    expect(c.output).toBe(
+      stockGet.call(screen(2, 2, [{ type: 'write', x: 1, y: 0, text: 'abc' }])).output,
+    );
+  });
+
+  it('leaves writes with transformers to Ink', () => {
+    const out = new Output({ width: 8, height: 1 });
+    out.write(0, 0, 'abc', { transformers: [(line: string) => line.toUpperCase()] });
+    expect(fastOutputGet.call(out).output).toBe('ABC');
+  });
+});
