@@ -213,13 +213,12 @@ export async function runMonitor(options: RunMonitorOptions): Promise<number> {
     return 1;
   }
 
-  const [{ render }, { MonitorApp }, { installFastOutput }] = await Promise.all([
+  // screens/ink-fast-output.ts is not installed here: bench/monitor.ts measured no gain on the
+  // monitor's frame (1.01×), so Ink's own output step stays until one is shown.
+  const [{ render }, { MonitorApp }] = await Promise.all([
     import('ink'),
     import('../../screens/monitor/monitor-app.js'),
-    import('../../screens/ink-fast-output.js'),
   ]);
-  // Ink's output step with caches (same bytes): most of a frame's cost at a thousand rows.
-  installFastOutput();
   const props = {
     source,
     intervalMs: options.intervalMs,
