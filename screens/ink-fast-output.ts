@@ -24,6 +24,7 @@ import {
 } from '@alcalzone/ansi-tokenize';
 import sliceAnsi from 'slice-ansi';
 import stringWidth from 'string-width';
+import { BoundedMemo } from '../source/monitor/memo.js';
 // Ink's own module instance (its package exports only the entry point): the same file Ink's
 // renderer imports, so patching its prototype changes what Ink draws with.
 import Output from '../node_modules/ink/build/output.js';
@@ -58,21 +59,6 @@ const ASCII: StyledChar[] = [];
 for (let c = 0x20; c < 0x7f; c++)
   ASCII[c] = { type: 'char', value: String.fromCharCode(c), fullWidth: false, styles: [] };
 
-/** A map emptied when it grows past `max` entries: enough for several screens of lines. */
-class Memo<V> {
-  private map = new Map<string, V>();
-  constructor(private readonly max: number) {}
-  get(key: string, make: (key: string) => V): V {
-    let v = this.map.get(key);
-    if (v === undefined) {
-      if (this.map.size >= this.max) this.map.clear();
-      v = make(key);
-      this.map.set(key, v);
-    }
-    return v;
-  }
-}
-
 interface Line {
   chars: StyledChar[];
   /** Printed width of each char (Ink: max(1, string-width)). */
@@ -87,10 +73,10 @@ function isPlainAscii(line: string): boolean {
   return true;
 }
 
-const widths = new Memo<number>(20_000);
+const widths = new BoundedMemo<number>(20_000);
 const charWidth = (value: string) => widths.get(value, (v) => Math.max(1, stringWidth(v)));
 
-const lines = new Memo<Line>(8_000);
+const lines = new BoundedMemo<Line>(8_000);
 function lineOf(text: string): Line {
   return lines.get(text, (t) => {
     if (isPlainAscii(t)) {
@@ -104,7 +90,7 @@ function lineOf(text: string): Line {
   });
 }
 
-const blockWidths = new Memo<number>(8_000);
+const blockWidths = new BoundedMemo<number>(8_000);
 const widestLine = (text: string) =>
   blockWidths.get(text, (t) => {
     let max = 0;
@@ -112,7 +98,7 @@ const widestLine = (text: string) =>
     return max;
   });
 
-const rowStrings = new Memo<string>(4_000);
+const rowStrings = new BoundedMemo<string>(4_000);
 
 function rowToString(cells: readonly StyledChar[]): string {
   let plain = true;

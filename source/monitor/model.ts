@@ -1,3 +1,4 @@
+import { BoundedMemo } from './memo.js';
 /**
  * The monitor's snapshot model: one reading of the IPVS table (services → real servers) with the
  * kernel's cumulative counters. Rates are not here: they need two snapshots (see rates.ts).
@@ -186,22 +187,11 @@ export function compareAddresses(a: string, b: string): number {
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
-/**
- * Sort keys by address. A director's addresses stay the same from one reading to the next, so
- * each is worked out once rather than at every comparison of every reading; the cache is
- * emptied when it grows past what any table holds.
- */
-const sortKeys = new Map<string, string>();
-const SORT_KEYS_MAX = 50_000;
+/** Sort keys by address, each worked out once: a director's addresses repeat every reading. */
+const sortKeys = new BoundedMemo<string>(50_000);
 
 function addressSortKey(address: string): string {
-  let key = sortKeys.get(address);
-  if (key === undefined) {
-    if (sortKeys.size >= SORT_KEYS_MAX) sortKeys.clear();
-    key = computeSortKey(address);
-    sortKeys.set(address, key);
-  }
-  return key;
+  return sortKeys.get(address, computeSortKey);
 }
 
 function computeSortKey(address: string): string {

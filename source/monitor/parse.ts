@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import type { AddressFamily, Counters, ForwardMethod, Rates, ServiceProtocol } from './model.js';
+import { BoundedMemo } from './memo.js';
 
 /**
  * Pure parsers for what a director prints about IPVS. Formats come from the sources that print
@@ -120,23 +121,14 @@ export function splitHostPort(
 type HostPort = { address: string; port: number; family: AddressFamily };
 
 /**
- * splitHostPort, remembered: a director prints the same few thousand names every second. The
- * results are shared, so callers copy their fields rather than change them. Emptied when it
- * grows past what any table holds.
+ * splitHostPort, remembered (a director prints the same names every second). The results are
+ * shared, so callers copy their fields rather than change them.
  */
-const hexHostPorts = new Map<string, Readonly<HostPort> | null>();
-const textHostPorts = new Map<string, Readonly<HostPort> | null>();
-const HOST_PORTS_MAX = 50_000;
+const hexHostPorts = new BoundedMemo<Readonly<HostPort> | null>(50_000);
+const textHostPorts = new BoundedMemo<Readonly<HostPort> | null>(50_000);
 
 function hostPortOf(text: string, hex: boolean): Readonly<HostPort> | null {
-  const cache = hex ? hexHostPorts : textHostPorts;
-  let hp = cache.get(text);
-  if (hp === undefined) {
-    if (cache.size >= HOST_PORTS_MAX) cache.clear();
-    hp = splitHostPort(text, hex);
-    cache.set(text, hp);
-  }
-  return hp;
+  return (hex ? hexHostPorts : textHostPorts).get(text, (t) => splitHostPort(t, hex));
 }
 
 /** Only the digits 0-9 (and at least one): print_largenum's exact form. */
@@ -196,12 +188,7 @@ function readNumbers(
   if (tokens.length !== 5) return null;
   const out: [number, number, number, number, number] = [0, 0, 0, 0, 0];
   for (let i = 0; i < 5; i++) {
-    const t = tokens[i] ?? '';
-    if (isDigits(t)) {
-      out[i] = Number(t);
-      continue;
-    }
-    const n = parseIpvsNumber(t);
+    const n = parseIpvsNumber(tokens[i] ?? '');
     if (!n) return null;
     if (n.approximate) table.approximate = true;
     out[i] = n.value;
