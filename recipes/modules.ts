@@ -1,5 +1,6 @@
 import { change, cmd, fileStep, ok, type Step } from '../source/plan/step.js';
 import { directedServices, servedServices, type PlanContext, type Recipe } from './context.js';
+import { modprobeRemove } from './inverses.js';
 
 export const MODULES_FILE = '/etc/modules-load.d/lvs-setup.conf';
 
@@ -38,7 +39,7 @@ function loadStep(m: ModuleNeed): Step {
     decide(facts) {
       if (facts.modules.includes(m.name)) return ok(`${m.name} is loaded`);
       return change(`${m.name} is not loaded`, [
-        cmd(['modprobe', m.name], { inverse: [{ argv: ['modprobe', '-r', m.name] }] }),
+        cmd(['modprobe', m.name], { inverse: [modprobeRemove(m.name)] }),
       ]);
     },
   };

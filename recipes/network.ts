@@ -19,6 +19,7 @@ import {
   nmProfileName,
 } from './network-render.js';
 import { filesStep, type FilesStepOptions } from './network-units.js';
+import { ipAddrDel, ipLinkDown } from './inverses.js';
 
 /**
  * Static addresses, the default gateway and DNS servers from the lab file's `hosts.<h>.interfaces`
@@ -51,7 +52,7 @@ function linkStep(nic: NicConfig): Step {
           : `${nic.nic} is missing`,
         [
           cmd(['ip', 'link', 'set', nic.nic, 'up'], {
-            inverse: [{ argv: ['ip', 'link', 'set', nic.nic, 'down'] }],
+            inverse: [ipLinkDown(nic.nic)],
           }),
         ],
       );
@@ -76,7 +77,7 @@ function addressStep(nic: NicConfig, persistent: boolean): Step {
         [
           // brd +: the subnet's broadcast address, as ifup and networkd set it.
           cmd(['ip', 'addr', 'add', nic.cidr, 'brd', '+', 'dev', nic.nic], {
-            inverse: [{ argv: ['ip', 'addr', 'del', nic.cidr, 'dev', nic.nic] }],
+            inverse: [ipAddrDel(nic.cidr, nic.nic)],
           }),
         ],
       );

@@ -25,6 +25,7 @@ import {
 } from './network-render.js';
 import { filesStep, unitStep } from './network-units.js';
 import { header, nmProfile } from './network.js';
+import { ipAddrDel, ipLinkDown } from './inverses.js';
 
 /**
  * The virtual IP (VIP) as an extra /32 address: on the director's interface in the VIP's subnet
@@ -65,7 +66,7 @@ function runtimeStep(v: HostVip): Step {
       const missing = !facts.nics.some((n) => n.name === v.dev);
       const actions: CommandAction[] = [
         cmd(['ip', 'addr', 'add', cidr, 'dev', v.dev, ...(v.label ? ['label', v.label] : [])], {
-          inverse: [{ argv: ['ip', 'addr', 'del', cidr, 'dev', v.dev] }],
+          inverse: [ipAddrDel(cidr, v.dev)],
         }),
       ];
       if (v.kind === 'director') {
@@ -113,7 +114,7 @@ function tunl0UpStep(): Step {
         n ? `tunl0 is ${n.state.toLowerCase()}` : 'tunl0 does not exist yet (ipip loads it)',
         [
           cmd(['ip', 'link', 'set', 'tunl0', 'up'], {
-            inverse: [{ argv: ['ip', 'link', 'set', 'tunl0', 'down'] }],
+            inverse: [ipLinkDown('tunl0')],
           }),
         ],
       );

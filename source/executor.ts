@@ -353,7 +353,12 @@ export async function undo(
           0o600,
         );
         report.commands.push(text);
-        if (r.exitCode !== 0 && !(inv.okExitCodes ?? [0]).includes(r.exitCode)) {
+        const failed = r.exitCode !== 0 && !(inv.okExitCodes ?? [0]).includes(r.exitCode);
+        const output = `${r.stderr}${r.stdout}`;
+        if (failed && inv.goneWhen?.some((g) => output.includes(g))) {
+          // Undone already: another run's inverse (or the user) removed it first.
+          onLine(`$ ${text} (already gone)`);
+        } else if (failed) {
           // An interrupted run may have journaled a command that never took effect.
           const msg = `${text}: exit ${r.exitCode} ${r.stderr.trim()}`;
           if (entry.state === 'done') report.problems.push(msg);

@@ -7,6 +7,11 @@ export interface CommandSpec {
   input?: string;
   /** Exit codes that count as success (default [0]). */
   okExitCodes?: number[];
+  /**
+   * For an inverse: error output (substrings) meaning what it removes is already gone (an address
+   * whose device was deleted, a module already unloaded). Undo counts that as undone, not a failure.
+   */
+  goneWhen?: string[];
   /** Milliseconds before the command (and its children) is killed. Default 120 s. */
   timeoutMs?: number;
 }

@@ -154,6 +154,49 @@ describe('apply on a simulated host', () => {
     expect(filesOutsideState(h)).toBe(before);
   });
 
+  it('undo of two TUN runs, the second after ipip was unloaded, ends clean (exit 0)', async () => {
+    // Found in the lab: run 1 loads ipip and puts the VIP on tunl0; something unloads ipip (tunl0
+    // and its address go with it); run 2 does both again. Undo reverses run 2 (VIP, tunl0, ipip),
+    // then run 1's `ip addr del VIP dev tunl0` meets a device that no longer exists. That address
+    // is gone, which is what undo wants: it must not be reported as a failure.
+    const h = drWeb1();
+    const lab = await withLab(h, 'tun.yaml');
+    const before = filesOutsideState(h);
+    expect((await apply(h, lab, 'web1')).code).toBe(0);
+    expect(h.nic('tunl0')?.addrs.map((a) => a.address)).toEqual(['192.168.91.148']);
+    expect((await h.run(['modprobe', '-r', 'ipip'])).exitCode).toBe(0);
+    expect(h.nic('tunl0')).toBeUndefined();
+    expect((await apply(h, lab, 'web1')).code).toBe(0);
+    const io = captureIo();
+    expect(await undoCommand(h, { yes: true }, io, never)).toBe(0);
+    expect(io.stderr()).toBe('');
+    expect(io.stdout()).toMatch(/ip addr del 192\.168\.91\.148\/32 dev tunl0 \(already gone\)/);
+    expect(h.nic('tunl0')).toBeUndefined();
+    expect(filesOutsideState(h)).toBe(before);
+  });
+
+  it('undo still reports an inverse that fails for another reason', async () => {
+    const h = drWeb1();
+    const lab = await withLab(h, 'tun.yaml');
+    expect((await apply(h, lab, 'web1')).code).toBe(0);
+    h.failWhen = (argv) =>
+      argv[0] === 'ip' && argv[1] === 'addr' && argv[2] === 'del'
+        ? {
+            exitCode: 2,
+            stdout: '',
+            stderr: 'RTNETLINK answers: Operation not permitted',
+            timedOut: false,
+            notFound: false,
+            durationMs: 1,
+          }
+        : null;
+    const io = captureIo();
+    expect(await undoCommand(h, { yes: true }, io, never)).toBe(1);
+    expect(io.stderr()).toMatch(
+      /ip addr del 192\.168\.91\.148\/32 dev tunl0: exit 2 .*not permitted/,
+    );
+  });
+
   it('undo refuses without root', async () => {
     const h = new FakeHost({ uid: 1000, env });
     await expect(undoCommand(h, { yes: true }, captureIo(), never)).rejects.toBeInstanceOf(

@@ -269,7 +269,7 @@ export class FakeHost implements Machine {
     this.modules.delete(name);
     this.setFile(
       '/proc/modules',
-      [...this.modules].map((m) => `${m} 16384 0 - Live 0x0`).join('\n') + '\n',
+      [...this.modules].map((m) => `${m} 16384 0 - Live 0x0\n`).join(''),
     );
     if (name === 'ip_vs') {
       this.files.delete('/proc/net/ip_vs');
@@ -313,7 +313,12 @@ export class FakeHost implements Machine {
       }
       case 'modprobe':
         if (args[0] === '-r') {
-          for (const m of args.slice(1)) this.unloadModule(m);
+          for (const m of args.slice(1)) {
+            // kmod's wording for a module that is not loaded.
+            if (!this.modules.has(m))
+              return fail(1, `modprobe: FATAL: Module ${m} is not in kernel.\n`);
+            this.unloadModule(m);
+          }
           return ok();
         }
         for (const m of args) this.loadModule(m);

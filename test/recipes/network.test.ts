@@ -117,9 +117,13 @@ describe('network: runtime', () => {
     const add = commandsOf(d).find(
       (c) => c.argv.join(' ') === 'ip addr add 192.168.91.141/24 brd + dev ens33',
     );
-    expect(add?.inverse).toEqual([
-      { argv: ['ip', 'addr', 'del', '192.168.91.141/24', 'dev', 'ens33'] },
+    expect(add?.inverse?.map((i) => i.argv)).toEqual([
+      ['ip', 'addr', 'del', '192.168.91.141/24', 'dev', 'ens33'],
     ]);
+    // iproute2's words for an address (or device) already gone count as undone.
+    expect(add?.inverse?.[0]?.goneWhen).toEqual(
+      expect.arrayContaining(['Cannot find device', 'Cannot assign requested address']),
+    );
   });
 
   it('leaves an address that is already there, and tells about other ones', () => {
