@@ -8,18 +8,25 @@
  * string, byte for byte (test/screens/ink-fast-output.test.ts compares the two on random
  * screens), with less work:
  * - a line's styled characters are kept from one frame to the next (a key press redraws the same
- *   lines), and a line of plain printable ASCII is split without the tokenizer, into shared cells;
+ *   lines); a line of one-column characters (ASCII, box drawing, blocks, arrows) and SGR colour
+ *   codes is split by hand rather than by the grapheme tokenizer, into shared cells whose runs of
+ *   one style share one styles array;
  * - a row made of the same writes as a row of an earlier frame reuses that row's string;
- * - a row without styles is joined directly; blank cells are one shared object.
- * Ink's stock get() is kept (`stockGet`) and used when a write has transformers (Ink's
- * Transform component), whose output cannot be cached by its input.
+ * - a row is turned back into a string computing style changes only where the style changes;
+ *   blank cells are one shared object.
+ * Transformers (Ink's Transform component, which the monitor's FixedLine uses) run where Ink
+ * runs them, on each line after clipping; the caches are keyed by what they return.
  *
  * installFastOutput() patches Output.prototype; only the monitor calls it.
  */
 import {
+  ansiCodesToString,
+  diffAnsiCodes,
+  reduceAnsiCodesIncremental,
   styledCharsFromTokens,
   styledCharsToString,
   tokenize,
+  type AnsiCode,
   type StyledChar,
 } from '@alcalzone/ansi-tokenize';
 import sliceAnsi from 'slice-ansi';
@@ -52,12 +59,9 @@ type GetResult = { output: string; height: number };
 /** Ink's own get(), as shipped. */
 export const stockGet: (this: Output) => GetResult = Output.prototype.get;
 
-const BLANK: StyledChar = { type: 'char', value: ' ', fullWidth: false, styles: [] };
-
-/** One shared cell per printable ASCII character, unstyled. */
-const ASCII: StyledChar[] = [];
-for (let c = 0x20; c < 0x7f; c++)
-  ASCII[c] = { type: 'char', value: String.fromCharCode(c), fullWidth: false, styles: [] };
+/** One styles array for every unstyled cell (the row builder compares styles by identity). */
+const NO_STYLES: AnsiCode[] = [];
+const BLANK: StyledChar = { type: 'char', value: ' ', fullWidth: false, styles: NO_STYLES };
 
 interface Line {
   chars: StyledChar[];
@@ -65,12 +69,92 @@ interface Line {
   widths: number[] | null; // null: all 1
 }
 
-function isPlainAscii(line: string): boolean {
+/**
+ * Characters the tokenizer would make one narrow, single-grapheme char each (none is wide,
+ * combining, a joiner or a selector): printable ASCII and the monitor's few symbols.
+ */
+function isNarrow(c: number): boolean {
+  return (
+    (c >= 0x20 && c <= 0x7e) ||
+    c === 0x2026 ||
+    c === 0x203a ||
+    (c >= 0x2190 && c <= 0x2193) ||
+    (c >= 0x2500 && c <= 0x259f) ||
+    c === 0x25b2 ||
+    c === 0x25bc
+  );
+}
+
+/** One shared unstyled cell per narrow character. */
+const plainCells = new Map<number, StyledChar>();
+function plainCell(c: number): StyledChar {
+  let cell = plainCells.get(c);
+  if (!cell) {
+    cell = { type: 'char', value: String.fromCharCode(c), fullWidth: false, styles: NO_STYLES };
+    plainCells.set(c, cell);
+  }
+  return cell;
+}
+
+/** Styles arrays by content, so equal styles are one array. */
+const stylesByKey = new Map<string, AnsiCode[]>([['', NO_STYLES]]);
+const keyOfStyles = new WeakMap<AnsiCode[], string>([[NO_STYLES, '']]);
+function canonicalStyles(codes: AnsiCode[]): AnsiCode[] {
+  const key = codes.map((c) => `${c.code}\u0000${c.endCode}`).join('\u0001');
+  let found = stylesByKey.get(key);
+  if (!found) {
+    found = codes;
+    stylesByKey.set(key, found);
+    keyOfStyles.set(found, key);
+  }
+  return found;
+}
+
+/** The styles after an SGR sequence, as the tokenizer and styledCharsFromTokens compute them. */
+const afterSgr = new BoundedMemo<AnsiCode[]>(2_000);
+function applySgr(styles: AnsiCode[], sequence: string): AnsiCode[] {
+  return afterSgr.get(`${keyOfStyles.get(styles) ?? ''}\u0002${sequence}`, () => {
+    const codes = tokenize(sequence).filter((t): t is AnsiCode => t.type === 'ansi');
+    let next = styles;
+    // One code at a time, as styledCharsFromTokens reduces them.
+    for (const code of codes) next = reduceAnsiCodesIncremental(next, [code]);
+    return canonicalStyles(next);
+  });
+}
+
+/** The end of an SGR sequence starting at `at` (ESC [ digits and semicolons m), or -1. */
+function sgrEnd(line: string, at: number): number {
+  if (line.charCodeAt(at + 1) !== 0x5b) return -1;
+  for (let i = at + 2; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 0x6d) return i;
+    if (c === 0x3b || (c >= 0x30 && c <= 0x39)) continue;
+    return -1;
+  }
+  return -1;
+}
+
+/** Styled chars of a line of narrow characters and SGR codes; null for anything else. */
+function narrowStyledChars(line: string): StyledChar[] | null {
+  const chars: StyledChar[] = [];
+  let styles = NO_STYLES;
   for (let i = 0; i < line.length; i++) {
     const c = line.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e) return false;
+    if (c === 0x1b) {
+      const end = sgrEnd(line, i);
+      if (end < 0) return null;
+      styles = applySgr(styles, line.slice(i, end + 1));
+      i = end;
+      continue;
+    }
+    if (!isNarrow(c)) return null;
+    chars.push(
+      styles === NO_STYLES
+        ? plainCell(c)
+        : { type: 'char', value: line[i] as string, fullWidth: false, styles },
+    );
   }
-  return true;
+  return chars;
 }
 
 const widths = new BoundedMemo<number>(20_000);
@@ -79,11 +163,8 @@ const charWidth = (value: string) => widths.get(value, (v) => Math.max(1, string
 const lines = new BoundedMemo<Line>(8_000);
 function lineOf(text: string): Line {
   return lines.get(text, (t) => {
-    if (isPlainAscii(t)) {
-      const chars = new Array<StyledChar>(t.length);
-      for (let i = 0; i < t.length; i++) chars[i] = ASCII[t.charCodeAt(i)] ?? BLANK;
-      return { chars, widths: null };
-    }
+    const narrow = narrowStyledChars(t);
+    if (narrow) return { chars: narrow, widths: null };
     const chars = styledCharsFromTokens(tokenize(t));
     const w = chars.map((c) => charWidth(c.value));
     return { chars, widths: w.every((x) => x === 1) ? null : w };
@@ -100,26 +181,30 @@ const widestLine = (text: string) =>
 
 const rowStrings = new BoundedMemo<string>(4_000);
 
+/**
+ * styledCharsToString, then trimEnd, as Ink does; a style change is computed only where the
+ * styles array changes (equal styles give no codes, and equal runs share one array).
+ */
 function rowToString(cells: readonly StyledChar[]): string {
-  let plain = true;
-  for (const c of cells) {
-    if (c.styles.length > 0) {
-      plain = false;
-      break;
-    }
-  }
-  if (!plain) return styledCharsToString(cells as StyledChar[]).trimEnd();
   let s = '';
-  for (const c of cells) s += c.value;
+  let prev: AnsiCode[] | null = null;
+  for (const c of cells) {
+    if (c.styles !== prev) {
+      s += ansiCodesToString(prev === null ? c.styles : diffAnsiCodes(prev, c.styles));
+      prev = c.styles;
+    }
+    s += c.value;
+  }
+  if (prev !== null && prev.length > 0) s += ansiCodesToString(diffAnsiCodes(prev, []));
   return s.trimEnd();
 }
+
+/** Ink's own row-to-string, for the test that checks rowToString against it. */
+export const stockRowToString = (cells: StyledChar[]) => styledCharsToString(cells).trimEnd();
 
 function fastGet(this: Output): GetResult {
   const self = this as unknown as OutputInternals;
   const { width, height, operations } = self;
-  if (operations.some((o) => o.type === 'write' && o.transformers.length > 0)) {
-    return stockGet.call(this);
-  }
   // What is placed on each row, in order: [x, line text] pairs (after clipping).
   const placed: [number, string][][] = Array.from({ length: height }, () => []);
   const clips: Clip[] = [];
@@ -170,9 +255,11 @@ function fastGet(this: Output): GetResult {
     // As Ink does: the row moves down only after a line was placed, so a write that starts
     // outside the screen (above it, or below) places nothing at all.
     let offsetY = 0;
-    for (const line of rows) {
+    for (let index = 0; index < rows.length; index++) {
       const row = placed[y + offsetY];
       if (!row) continue;
+      let line = rows[index] as string;
+      for (const transform of op.transformers) line = transform(line, index);
       row.push([x, line]);
       offsetY++;
     }

@@ -192,4 +192,35 @@ describe.skipIf(!hasTmux)('the wizard in a real terminal (tmux)', () => {
       rmSync(empty, { recursive: true, force: true });
     }
   }, 60000);
+
+  it('the monitor demo draws its table (through the output step it installs) and q quits', async () => {
+    const session = 'monitor';
+    try {
+      tmux(
+        'new-session',
+        '-d',
+        '-x',
+        '150',
+        '-y',
+        '30',
+        '-s',
+        session,
+        `env -u CI TERM=xterm-256color sh -c "node ${bin} monitor --demo --interval 0.5; echo __EXIT__=\\$?; sleep 600"`,
+      );
+      const t = driver(tmuxTerm(session));
+      const first = await t.waitFor(/192\.168\.91\.146:80/);
+      expect(first).toMatch(/lvs-setup monitor .*VRRP/);
+      expect(first).toContain('[demo]');
+      // The selection marker on the first row, and a column header line.
+      expect(first).toMatch(/› /);
+      const clock = /\d\d:\d\d:\d\d/.exec(first)?.[0];
+      expect(clock).toBeDefined();
+      // Later frames are drawn in place: a new clock, still one header.
+      const later = await t.waitFor((screen: string) => !screen.includes(clock as string));
+      expect(later.match(/lvs-setup monitor/g)).toHaveLength(1);
+      await t.keys('__EXIT__=0', 'q');
+    } finally {
+      spawnSync('tmux', ['-S', socket, 'kill-session', '-t', session]);
+    }
+  }, 60000);
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fastOutputGet, Output, stockGet } from '../../screens/ink-fast-output.js';
 
 type Op =
-  | { type: 'write'; x: number; y: number; text: string }
+  | { type: 'write'; x: number; y: number; text: string; transform?: number }
   | { type: 'clip'; x1?: number; x2?: number; y1?: number; y2?: number }
   | { type: 'unclip' };
 
@@ -15,6 +15,11 @@ const piece = fc.constantFrom(
   ' ',
   '  ',
   '10.0.0.1:80',
+  '› ',
+  '…',
+  '↑↓',
+  '▲▼',
+  '─',
   '│',
   '█',
   '▁▂▃',
@@ -35,7 +40,15 @@ const piece = fc.constantFrom(
   `${ESC}48;5;200m`,
   `${ESC}49m`,
   `${ESC}0m`,
+  `${ESC}m`,
+  `${ESC}1;31m`,
+  `${ESC}2;7;38;5;9m`,
+  `${ESC}22;39m`,
   `${ESC}32mok${ESC}39m`,
+  // Not SGR: an escape the tokenizer keeps as a character, and a cut-off sequence.
+  '\u001b',
+  `${ESC}3`,
+  '\u009b',
 );
 const text = fc.array(piece, { maxLength: 14 }).map((a) => a.join(''));
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -46,6 +59,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       x: fc.integer({ min: -3, max: 24 }),
       y: fc.integer({ min: -3, max: 9 }),
       text,
+      transform: fc.integer({ min: 0, max: 3 }),
     }),
   },
   {
@@ -64,10 +78,19 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ type: 'unclip' as const }) },
 );
 
+/** Transformers as Ink's Transform applies them: none, case, colour by line index, FixedLine's. */
+const TRANSFORMS: ((line: string, index: number) => string)[][] = [
+  [],
+  [(line) => line.toUpperCase()],
+  [(line, index) => (index % 2 ? `${ESC}36m${line}${ESC}39m` : `#${line}`)],
+  [(line) => line.replace(/[a-z]/g, '▇'), (line) => `${ESC}7m${line}`],
+];
+
 function screen(width: number, height: number, ops: readonly Op[]): Output {
   const out = new Output({ width, height });
   for (const o of ops) {
-    if (o.type === 'write') out.write(o.x, o.y, o.text, { transformers: [] });
+    if (o.type === 'write')
+      out.write(o.x, o.y, o.text, { transformers: TRANSFORMS[o.transform ?? 0] ?? [] });
     else if (o.type === 'clip') {
       const { type: _type, ...clip } = o;
       out.clip({ x1: clip.x1, x2: clip.x2, y1: clip.y1, y2: clip.y2 });
@@ -105,9 +128,14 @@ describe("the monitor's faster get() for Ink's Output", () => {
     );
   });
 
-  it('leaves writes with transformers to Ink', () => {
-    const out = new Output({ width: 8, height: 1 });
-    out.write(0, 0, 'abc', { transformers: [(line: string) => line.toUpperCase()] });
-    expect(fastOutputGet.call(out).output).toBe('ABC');
+  it('runs transformers where Ink does (after clipping, with the line index)', () => {
+    const out = () => {
+      const o = new Output({ width: 8, height: 3 });
+      o.clip({ x1: undefined, x2: undefined, y1: 1, y2: 3 });
+      o.write(0, 0, 'abc\ndef\nghi', { transformers: [(l: string, i: number) => `${i}${l}`] });
+      return o;
+    };
+    expect(fastOutputGet.call(out()).output).toBe(stockGet.call(out()).output);
+    expect(fastOutputGet.call(out()).output).toBe('\n0def\n1ghi');
   });
 });
