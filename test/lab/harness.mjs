@@ -490,6 +490,15 @@ export function createLab(spec) {
       fs.symlinkSync('/dev/null', path.join(seed, 'etc/systemd/system-generators', gen));
     }
     put('etc/systemd/journald.conf.d/lab.conf', '[Journal]\nStorage=volatile\n');
+    // The guest's /tmp is this machine's /tmp under its overlay. systemd-tmpfiles-setup empties
+    // it at boot (tmp.conf: `D /tmp`), walking every file there over 9p and whiting each out: with
+    // a checkout in /tmp (node_modules, the lab cache) that took 3.5 min and no guest came up in
+    // time. The same name in /etc overrides the packaged file: /tmp is made, not emptied.
+    put(
+      'etc/tmpfiles.d/tmp.conf',
+      "# lvs-setup lab: do not empty /tmp at boot (it is the host's, read through 9p)\n" +
+        'd /tmp 1777 root root -\n',
+    );
     // udev stays (systemd-networkd needs it to see links as initialised), but coldplug only
     // the devices that matter here: replaying every PCI/ACPI/input device costs ~15 s of CPU.
     put(
