@@ -183,7 +183,7 @@ async function measureFrames(o: Required<BenchMonitorOptions>, fastOutput: boole
       takenAt: t.takenAt,
       host: 'bench-director',
       source: 'fixture',
-      table: parse.parseProcIpVs(t.proc),
+      table: parse.parseProcIpVs(t.proc, fmt.DEFAULT_HZ),
       stats: parse.parseIpvsadmStats(t.stats),
       ipvsStats: parse.parseProcIpVsStats(t.totals),
       director: { vrrp: 'MASTER', keepalived: true, vipsPresent: [] },

@@ -20,9 +20,13 @@ export interface ListingOptions {
   exact?: boolean;
   version?: string;
   tableSize?: number;
+  /** /proc/net/ip_vs prints the persistence timeout in jiffies: the kernel's HZ (default 250). */
+  hz?: number;
 }
 
 const VERSION = '1.2.1';
+/** Debian's and Ubuntu's kernels (EL's use 1000). */
+export const DEFAULT_HZ = 250;
 const SIZE = 4096;
 
 /** print_largenum: exact digits right-aligned in 9 (or len+1), otherwise rounded with a suffix. */
@@ -180,7 +184,7 @@ export function formatProcIpVs(
           : s.persistenceMask
             ? hexIpv4(s.persistenceMask)
             : 'FFFFFFFF';
-      out += `persistent ${s.persistence} ${mask}\n`;
+      out += `persistent ${s.persistence * (o.hz ?? DEFAULT_HZ)} ${mask}\n`;
     } else {
       out += '\n';
     }

@@ -30,6 +30,8 @@ export interface ParsedService {
   fwmark: number | null;
   scheduler?: string;
   persistence?: number | null;
+  /** /proc/net/ip_vs only: the timeout as the kernel prints it there, in jiffies (seconds × HZ). */
+  persistenceJiffies?: number;
   persistenceMask?: string | null;
   flags?: string[];
   counters?: Counters;
@@ -395,9 +397,12 @@ function ipv4Mask(hex: string): string | null {
 /**
  * /proc/net/ip_vs: readable without root and without ipvsadm, but addresses and ports are hex,
  * IPv6 is printed in full (%pI6), and FWM lines do not say the address family (taken from the
- * servers). There are no traffic counters here.
+ * servers). There are no traffic counters here. The persistence timeout is in jiffies (found in
+ * a capture from the lab: `persistent 30000` for ipvsadm's 120 on a kernel with HZ=250), so it is
+ * turned into seconds only with the kernel's HZ; without it persistence stays null and
+ * persistenceJiffies says the service is persistent (see withKernelHz).
  */
-export function parseProcIpVs(text: string): ParsedTable {
+export function parseProcIpVs(text: string, hz?: number | null): ParsedTable {
   const table = emptyTable('proc');
   let current: ParsedService | null = null;
   for (const raw of text.split('\n')) {
@@ -488,7 +493,9 @@ export function parseProcIpVs(text: string): ParsedTable {
       const w = flagWords[i];
       if (w === 'ops') service.flags.push('ops');
       else if (w === 'persistent') {
-        service.persistence = Number(flagWords[++i]);
+        const jiffies = Number(flagWords[++i]);
+        if (hz) service.persistence = Math.round(jiffies / hz);
+        else service.persistenceJiffies = jiffies;
         const mask = flagWords[++i] ?? '';
         // For IPv6 the kernel prints a prefix length through ntohl(); only IPv4 masks mean anything.
         const ipv4 = service.family === 'inet' ? ipv4Mask(mask) : null;
@@ -499,6 +506,23 @@ export function parseProcIpVs(text: string): ParsedTable {
     current = service;
   }
   return table;
+}
+
+/** The persistence of a table parsed from /proc without HZ, in seconds once HZ is known. */
+export function withKernelHz(table: ParsedTable, hz: number): ParsedTable {
+  for (const s of table.services) {
+    if (s.persistenceJiffies === undefined) continue;
+    s.persistence = Math.round(s.persistenceJiffies / hz);
+    delete s.persistenceJiffies;
+  }
+  return table;
+}
+
+/** CONFIG_HZ from a kernel config file (/boot/config-<release>), or null. */
+export function parseKernelHz(config: string): number | null {
+  const m = /^CONFIG_HZ=(\d+)$/m.exec(config);
+  const hz = m ? Number(m[1]) : NaN;
+  return Number.isInteger(hz) && hz > 0 ? hz : null;
 }
 
 /**

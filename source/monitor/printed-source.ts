@@ -1,4 +1,5 @@
 import {
+  DEFAULT_HZ,
   formatIpvsadmRate,
   formatIpvsadmStats,
   formatProcIpVs,
@@ -40,7 +41,7 @@ export function printedSource(inner: MonitorSource): MonitorSource {
         takenAt: s.takenAt,
         host: s.host,
         source: s.source,
-        table: parseProcIpVs(proc),
+        table: parseProcIpVs(proc, DEFAULT_HZ),
         stats: parseIpvsadmStats(stats),
         rates: rate === null ? null : parseIpvsadmRate(rate),
         ipvsStats: parseProcIpVsStats(totals),

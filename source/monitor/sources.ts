@@ -7,8 +7,10 @@ import {
   parseIpvsadmList,
   parseIpvsadmRate,
   parseIpvsadmStats,
+  parseKernelHz,
   parseProcIpVs,
   parseProcIpVsStats,
+  withKernelHz,
   type ParsedTable,
 } from './parse.js';
 import { buildSnapshot } from './snapshot.js';
@@ -161,6 +163,42 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
   let first = true;
   let director: { state: DirectorState; at: number; vips: string } | null = null;
   const health = new Map<string, { health: Health; at: number; pending: boolean }>();
+  let hz: number | null = null;
+  let hzFromConfigTried = false;
+  let hzMeasureTried = false;
+
+  /**
+   * The kernel's HZ, which /proc/net/ip_vs's persistence timeouts are counted in: CONFIG_HZ from
+   * /boot/config-<release> (Debian, EL, Ubuntu ship it), else measured once by comparing a
+   * persistent service's jiffies with what `ipvsadm -Ln` says in seconds. Null while unknown.
+   */
+  async function kernelHz(table: ParsedTable): Promise<number | null> {
+    if (hz !== null) return hz;
+    if (!hzFromConfigTried) {
+      hzFromConfigTried = true;
+      const release = (await machine.readFile('/proc/sys/kernel/osrelease'))?.trim();
+      const config = release ? await machine.readFile(`/boot/config-${release}`) : null;
+      hz = config ? parseKernelHz(config) : null;
+      if (hz !== null) return hz;
+    }
+    const persistent = table.services.find((s) => s.persistenceJiffies !== undefined);
+    // Measured once: a failing ipvsadm is not run again every second for it.
+    if (!persistent || hzMeasureTried) return null;
+    hzMeasureTried = true;
+    const list = await machine.run(['ipvsadm', '-Ln'], { timeoutMs: IPVSADM_TIMEOUT_MS });
+    if (list.exitCode !== 0) return null;
+    const same = parseIpvsadmList(list.stdout).services.find(
+      (s) =>
+        s.protocol === persistent.protocol &&
+        s.address === persistent.address &&
+        s.port === persistent.port &&
+        s.fwmark === persistent.fwmark,
+    );
+    if (same?.persistence && persistent.persistenceJiffies) {
+      hz = Math.round(persistent.persistenceJiffies / same.persistence);
+    }
+    return hz;
+  }
 
   async function readDirector(services: readonly ServiceSnapshot[]): Promise<DirectorState> {
     const vips = serviceVips(services, options.vips ?? []);
@@ -226,7 +264,15 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
 
       let table: ParsedTable;
       if (procText !== null) {
-        table = parseProcIpVs(procText);
+        table = parseProcIpVs(procText, hz);
+        if (table.services.some((s) => s.persistenceJiffies !== undefined)) {
+          const known = await kernelHz(table);
+          if (known) withKernelHz(table, known);
+          else
+            warnings.push(
+              'Persistence timeouts are unknown: /proc/net/ip_vs counts them in kernel ticks, and neither the kernel config nor ipvsadm -Ln told how long a tick is.',
+            );
+        }
       } else {
         // Some hardened kernels hide /proc/net/ip_vs; ipvsadm's own listing has the same columns.
         const list = await machine.run(['ipvsadm', '-Ln'], { timeoutMs: IPVSADM_TIMEOUT_MS });

@@ -7,8 +7,8 @@
 // and servers, IPv4 and IPv6 fwmark services, a drained server. Traffic: a local client sends
 // requests through a service whose real server is this host (IPVS serves local clients), so the
 // counters and rates are not all zero. Every file is read in one shell command, right after the
-// traffic stops, twice; the capture is kept only when both readings are identical (no counter
-// moved and no rate estimate was updated in between), else it is taken again.
+// traffic has been counted, twice; the capture is kept only when both readings are identical (no
+// counter moved and no rate estimate was updated in between), else it is taken again.
 //   LAB_SKIP_ASSETS=1 skips the asset check.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -26,8 +26,8 @@ ipvsadm -C
 ipvsadm -A -t 192.168.91.148:80 -s sh -b sh-fallback,sh-port
 ipvsadm -a -t 192.168.91.148:80 -r 192.168.91.146:80 -g -w 1
 ipvsadm -a -t 192.168.91.148:80 -r 192.168.91.147:80 -i -w 2
-ipvsadm -A -t 192.168.91.141:8080 -s wrr -p 120
-ipvsadm -a -t 192.168.91.141:8080 -r 192.168.91.141:8081 -g -w 3
+ipvsadm -A -t 192.168.91.141:8081 -s wrr -p 120
+ipvsadm -a -t 192.168.91.141:8081 -r 192.168.91.141:8081 -m -w 3
 ipvsadm -A -u 192.168.91.148:53 -s rr -o
 ipvsadm -a -u 192.168.91.148:53 -r 192.168.91.146:53 -m
 ipvsadm -A -t [2001:db8:91::148]:80 -s wlc -p 300
@@ -41,7 +41,7 @@ ipvsadm -a -f 1 -r 192.168.91.146 -g -w 0
 
 /** A tiny web server for the Local real server, and a client loop through the service. */
 const SERVER = `require('http').createServer((q, s) => s.end('lab capture\\n')).listen(8081, '0.0.0.0')`;
-const TRAFFIC = `n=0; ok=0; while [ $n -lt 60 ]; do n=$((n+1)); curl -s -m 2 -o /dev/null -w '%{http_code}\\n' http://192.168.91.141:8080/ | grep -q 200 && ok=$((ok+1)); done; echo "$ok/$n"`;
+const TRAFFIC = `n=0; ok=0; while [ $n -lt 60 ]; do n=$((n+1)); curl -s -m 2 -o /dev/null -w '%{http_code}\\n' http://192.168.91.141:8081/ | grep -q 200 && ok=$((ok+1)); done; echo "$ok/$n"`;
 
 const FILES = [
   ['ipvsadm-Ln.txt', 'ipvsadm -Ln'],
@@ -69,16 +69,29 @@ async function main() {
   };
   await withLab(spec, async (lab) => {
     await lab.sh('lvs', SETUP, { check: true });
-    await lab.sh('lvs', `(node -e "${SERVER}" > /dev/null 2>&1 &) ; sleep 2`, { check: true });
-    for (let attempt = 1; attempt <= 5; attempt++) {
+    // a unit of its own, so it outlives the agent's shell
+    await lab.sh('lvs', `systemd-run --unit=capture-web node -e "${SERVER}" && sleep 3`, {
+      check: true,
+    });
+    const direct = await lab.sh('lvs', 'curl -s -m 5 http://192.168.91.141:8081/');
+    console.log(`a first request to the service: ${direct.stdout.trim() || direct.stderr.trim()}`);
+    for (let attempt = 1; attempt <= 8; attempt++) {
       const traffic = await lab.sh('lvs', TRAFFIC, { check: true, timeoutMs: 300_000 });
-      console.log(`local client through 192.168.91.141:8080: ${traffic.stdout.trim()} ok`);
-      const r = await lab.sh('lvs', `${READ}; ${READ}`, { check: true });
+      console.log(`local client through 192.168.91.141:8081: ${traffic.stdout.trim()} ok`);
+      // Kernel 6.x sums the per-CPU counters in its rate estimator (every 2 s): wait for the
+      // requests to be counted, then read twice in a row.
+      const r = await lab.sh('lvs', `sleep 4; ${READ}; ${READ}`, { check: true });
       const parts = r.stdout.split(`${SEP}\n`);
       const first = parts.slice(0, FILES.length);
       const second = parts.slice(FILES.length, 2 * FILES.length);
       if (first.join('') !== second.join('')) {
-        console.log(`attempt ${attempt}: the two readings differ (a rate estimate moved); again`);
+        const at = first.findIndex((f, i) => f !== second[i]);
+        const a = (first[at] ?? '').split('\n');
+        const b = (second[at] ?? '').split('\n');
+        const line = a.findIndex((x, i) => x !== b[i]);
+        console.log(
+          `attempt ${attempt}: the two readings differ in ${FILES[at]?.[0]}: ${JSON.stringify(a[line])} then ${JSON.stringify(b[line])}; again`,
+        );
         continue;
       }
       const version = await lab.sh('lvs', 'ipvsadm --version; uname -r', { check: true });
@@ -89,7 +102,7 @@ async function main() {
       console.log(version.stdout.trim());
       return;
     }
-    throw new Error('no two identical readings in 5 attempts');
+    throw new Error('no two identical readings in 8 attempts');
   });
 }
 

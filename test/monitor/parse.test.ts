@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  DEFAULT_HZ,
   formatIpvsadmList,
   formatIpvsadmRate,
   formatIpvsadmStats,
@@ -26,6 +27,8 @@ import { fixture } from './helpers.js';
 
 const EL7 = 'el7-ipvsadm-1.27/';
 const DEB = 'debian12-ipvsadm-1.31/';
+/** Captured from a real director: test/lab/capture-ipvsadm.mjs (kernel 6.1, ipvsadm 1.31). */
+const LAB = 'debian12-lab/';
 const director = { vrrp: 'none' as const, keepalived: false, vipsPresent: [] };
 
 describe('small parsers', () => {
@@ -156,7 +159,8 @@ describe('ipvsadm 1.27 on EL7 (the seed lab)', () => {
   });
 
   it('parses /proc/net/ip_vs into the same table as ipvsadm -Ln', () => {
-    const proc = parseProcIpVs(fixture(`${EL7}proc-net-ip_vs.txt`));
+    // EL7's kernel has HZ=1000.
+    const proc = parseProcIpVs(fixture(`${EL7}proc-net-ip_vs.txt`), 1000);
     const list = parseIpvsadmList(fixture(`${EL7}ipvsadm-Ln.txt`));
     expect(proc.unparsed).toEqual([]);
     expect(proc.services).toEqual(list.services);
@@ -235,7 +239,7 @@ describe('ipvsadm 1.31 on Debian 12 / EL9', () => {
   });
 
   it('reads /proc/net/ip_vs with full-length IPv6 and infers the fwmark family from its servers', () => {
-    const proc = parseProcIpVs(fixture(`${DEB}proc-net-ip_vs.txt`));
+    const proc = parseProcIpVs(fixture(`${DEB}proc-net-ip_vs.txt`), 250);
     const list = parseIpvsadmList(fixture(`${DEB}ipvsadm-Ln.txt`));
     expect(proc.unparsed).toEqual([]);
     // /proc cannot show scheduler flags (sh-port) or the persistence engine; the rest matches.
@@ -249,7 +253,7 @@ describe('ipvsadm 1.31 on Debian 12 / EL9', () => {
       takenAt: 0,
       host: 'h',
       source: 'fixture',
-      table: parseProcIpVs(fixture(`${DEB}proc-net-ip_vs.txt`)),
+      table: parseProcIpVs(fixture(`${DEB}proc-net-ip_vs.txt`), 250),
       stats: parseIpvsadmStats(fixture(`${DEB}ipvsadm-Ln-stats-exact.txt`)),
       rates: parseIpvsadmRate(fixture(`${DEB}ipvsadm-Ln-rate-exact.txt`)),
       ipvsStats: parseProcIpVsStats(fixture(`${DEB}proc-net-ip_vs_stats.txt`)),
@@ -271,8 +275,72 @@ describe('ipvsadm 1.31 on Debian 12 / EL9', () => {
   });
 });
 
+describe('ipvsadm 1.31 and kernel 6.1, captured in the lab', () => {
+  const list = parseIpvsadmList(fixture(`${LAB}ipvsadm-Ln.txt`));
+  const stats = parseIpvsadmStats(fixture(`${LAB}ipvsadm-Ln-stats-exact.txt`));
+
+  it('reads every line of every capture', () => {
+    expect(list.unparsed).toEqual([]);
+    expect(stats.unparsed).toEqual([]);
+    expect(parseIpvsadmRate(fixture(`${LAB}ipvsadm-Ln-rate-exact.txt`)).unparsed).toEqual([]);
+    expect(parseProcIpVs(fixture(`${LAB}proc-net-ip_vs.txt`), 250).unparsed).toEqual([]);
+  });
+
+  it('parses flags, persistence, IPv6, fwmark services and the local client traffic', () => {
+    const byKey = new Map(list.services.map((s) => [serviceKey(s), s]));
+    expect(list.services.map((s) => serviceKey(s))).toHaveLength(6);
+    const local = list.services.find((s) => s.port === 8081);
+    expect(local).toMatchObject({ scheduler: 'wrr', persistence: 120 });
+    expect(local?.destinations[0]).toMatchObject({
+      address: '192.168.91.141',
+      forward: 'masq',
+      weight: 3,
+      inactiveConns: 61,
+    });
+    const sh = list.services.find((s) => s.scheduler === 'sh');
+    expect(sh?.flags).toEqual(['sh-fallback', 'sh-port']);
+    expect(sh?.destinations.map((d) => d.forward)).toEqual(['route', 'tunnel']);
+    expect(list.services.find((s) => s.protocol === 'udp')?.flags).toEqual(['ops']);
+    const v6 = list.services.find((s) => s.address === '2001:db8:91::148');
+    expect(v6?.destinations.map((d) => d.weight)).toEqual([3, 0]);
+    const fwm = list.services.filter((s) => s.protocol === 'fwmark');
+    expect(fwm.map((s) => s.fwmark)).toEqual([1, 10]);
+    expect(byKey.size).toBe(6);
+    const counted = stats.services.find((s) => s.port === 8081);
+    expect(counted?.counters).toEqual({
+      conns: 61,
+      inPkts: 366,
+      outPkts: 245,
+      inBytes: 24583,
+      outBytes: 21463,
+    });
+    // The kernel's totals agree with the only service that had traffic.
+    expect(parseProcIpVsStats(fixture(`${LAB}proc-net-ip_vs_stats.txt`))?.totals).toEqual(
+      counted?.counters,
+    );
+  });
+
+  it('/proc/net/ip_vs (hash order, servers newest first) holds the same table as ipvsadm -Ln', () => {
+    // Debian's kernel has HZ=250: /proc says `persistent 30000` where ipvsadm says 120.
+    const proc = parseProcIpVs(fixture(`${LAB}proc-net-ip_vs.txt`), 250);
+    // /proc has no scheduler flags but ops; order by key, as the monitor's own sort does.
+    const norm = (t: typeof list) =>
+      t.services
+        .map((s) => ({
+          ...s,
+          flags: s.flags?.filter((f) => f === 'ops'),
+          destinations: [...s.destinations].sort((a, b) =>
+            destinationKey(serviceKey(s), a).localeCompare(destinationKey(serviceKey(s), b)),
+          ),
+        }))
+        .sort((a, b) => serviceKey(a).localeCompare(serviceKey(b)));
+    expect(norm(proc)).toEqual(norm(list));
+  });
+});
+
 describe('format and parse agree', () => {
-  for (const dir of [EL7, DEB]) {
+  const HZ: Record<string, number> = { [EL7]: 1000, [DEB]: 250, [LAB]: 250 };
+  for (const dir of [EL7, DEB, LAB]) {
     it(`reprints the ${dir} fixtures byte for byte`, () => {
       const table = parseIpvsadmList(fixture(`${dir}ipvsadm-Ln.txt`));
       const snap = buildSnapshot({
@@ -294,7 +362,10 @@ describe('format and parse agree', () => {
       expect(formatIpvsadmRate(snap, { exact: true })).toBe(
         fixture(`${dir}ipvsadm-Ln-rate-exact.txt`),
       );
-      expect(formatProcIpVs(snap)).toBe(fixture(`${dir}proc-net-ip_vs.txt`));
+      // A real /proc lists services in hash order and servers newest first: the lab capture is
+      // compared as a table above instead.
+      if (dir !== LAB)
+        expect(formatProcIpVs(snap, { hz: HZ[dir] })).toBe(fixture(`${dir}proc-net-ip_vs.txt`));
       const stats = parseProcIpVsStats(fixture(`${dir}proc-net-ip_vs_stats.txt`));
       expect(stats && formatProcIpVsStats(stats.totals, stats.rates)).toBe(
         fixture(`${dir}proc-net-ip_vs_stats.txt`),
@@ -403,7 +474,7 @@ describe('format and parse agree', () => {
           ),
         );
         // /proc has no family on FWM lines and infers it from IPv6 servers, so compare the rest.
-        const proc = parseProcIpVs(formatProcIpVs(snap));
+        const proc = parseProcIpVs(formatProcIpVs(snap), DEFAULT_HZ);
         expect(proc.unparsed).toEqual([]);
         expect(
           proc.services.flatMap((s) => s.destinations.map((d) => [d.address, d.port, d.weight])),

@@ -27,7 +27,7 @@ function el7(takenAt: number, later: boolean, withRates = false): Snapshot {
     takenAt,
     host: 'lvs-145',
     source: 'fixture',
-    table: parseProcIpVs(fixture(`${EL7}proc-net-ip_vs.txt`)),
+    table: parseProcIpVs(fixture(`${EL7}proc-net-ip_vs.txt`), 1000),
     stats: parseIpvsadmStats(
       fixture(`${EL7}ipvsadm-Ln-stats-exact${later ? '-1s-later' : ''}.txt`),
     ),

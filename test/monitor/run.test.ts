@@ -111,6 +111,9 @@ describe('runMonitor', () => {
       files: {
         '/proc/net/ip_vs': fixture('el7-ipvsadm-1.27/proc-net-ip_vs.txt'),
         '/proc/net/ip_vs_stats': fixture('el7-ipvsadm-1.27/proc-net-ip_vs_stats.txt'),
+        // EL7's kernel counts /proc's persistence in ticks of HZ=1000.
+        '/proc/sys/kernel/osrelease': '3.10.0-1160.el7.x86_64\n',
+        '/boot/config-3.10.0-1160.el7.x86_64': 'CONFIG_HZ_1000=y\nCONFIG_HZ=1000\n',
       },
       commands: {
         'ipvsadm -Ln --stats --exact': () => ({

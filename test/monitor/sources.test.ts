@@ -13,6 +13,9 @@ function debianDirector(extra: Record<string, FakeCommand> = {}, uid = 0) {
       '/proc/net/ip_vs_stats': fixture(`${DEB}proc-net-ip_vs_stats.txt`),
       '/proc/sys/net/ipv4/vs/expire_quiescent_template': '0\n',
       '/proc/sys/kernel/hostname': 'lvs-deb12\n',
+      '/proc/sys/kernel/osrelease': '6.1.0-27-amd64\n',
+      '/boot/config-6.1.0-27-amd64':
+        '# Linux/x86 6.1.0 Kernel Configuration\nCONFIG_HZ_250=y\nCONFIG_HZ=250\n',
     },
     commands: {
       'ipvsadm --version': {
@@ -37,6 +40,40 @@ describe('checkIpvsAvailable', () => {
       expect(none.message).toMatch(/lvs-setup monitor --demo/);
     }
     expect(await checkIpvsAvailable(debianDirector())).toEqual({ ok: true });
+  });
+});
+
+describe('persistence from /proc/net/ip_vs, which counts it in kernel ticks', () => {
+  const v6 = (s: Awaited<ReturnType<ReturnType<typeof createIpvsSource>['read']>>) =>
+    s.services.find((x) => x.key === 'tcp:[2001:db8:91::148]:80')?.persistence;
+
+  it('takes HZ from the kernel config: 150000 ticks at HZ=250 are 600 s', async () => {
+    const m = debianDirector();
+    const s = await createIpvsSource(m).read();
+    expect(v6(s)).toBe(600);
+    expect(m.calls.map((c) => c.join(' '))).not.toContain('ipvsadm -Ln');
+  });
+
+  it('without a kernel config, measures HZ once against ipvsadm -Ln', async () => {
+    const m = debianDirector({ 'ipvsadm -Ln': { stdout: fixture(`${DEB}ipvsadm-Ln.txt`) } });
+    delete m.files['/boot/config-6.1.0-27-amd64'];
+    const source = createIpvsSource(m);
+    expect(v6(await source.read())).toBe(600);
+    expect(v6(await source.read())).toBe(600);
+    expect(m.calls.filter((c) => c.join(' ') === 'ipvsadm -Ln')).toHaveLength(1);
+  });
+
+  it('says so when neither tells, and does not ask ipvsadm every second', async () => {
+    const m = debianDirector({
+      'ipvsadm -Ln': { exitCode: 2, stderr: 'Memory allocation problem' },
+    });
+    delete m.files['/boot/config-6.1.0-27-amd64'];
+    const source = createIpvsSource(m);
+    const s = await source.read();
+    expect(v6(s)).toBeNull();
+    expect(s.warnings.join(' ')).toMatch(/Persistence timeouts are unknown/);
+    await source.read();
+    expect(m.calls.filter((c) => c.join(' ') === 'ipvsadm -Ln')).toHaveLength(1);
   });
 });
 
