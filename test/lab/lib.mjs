@@ -75,6 +75,16 @@ export async function curlLoop(lab, guest, url, n, opts = {}) {
   return { ok, total: n, bodies, failures: n - ok, ms: r.ms, timedOut: r.timedOut };
 }
 
+/**
+ * `ipvsadm -Ln --stats` once the counters have caught up: kernel 6.x sums its per-CPU counters
+ * in the rate estimator, every 2 s, so a reading right after a fast loop misses its last ~2 s
+ * (measured: 134 of 200 connections, exactly 4 packets each, right after a one-curl loop).
+ */
+export async function settledStats(lab, guest) {
+  await new Promise((r) => setTimeout(r, 4500));
+  return lab.exec(guest, ['ipvsadm', '-Ln', '--stats'], { check: true });
+}
+
 /** Counts of each distinct body (e.g. which real server answered). */
 export function tally(bodies) {
   const m = {};

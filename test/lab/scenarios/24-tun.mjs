@@ -1,7 +1,7 @@
 // Scenario 3 (issue 4): TUN with examples/tun.yaml on the DR lab's guests after scenario 8 undid
 // DR on them (tun.yaml uses the same addresses): the director wraps requests in IPIP, the real
 // servers unwrap them on tunl0 and answer the client directly. All requests succeed.
-import { applyAll, curlLoop, shared, tally } from '../lib.mjs';
+import { applyAll, curlLoop, settledStats, shared, tally } from '../lib.mjs';
 import { drLab } from '../labs.mjs';
 import { PAGES, VIP } from './20-dr.mjs';
 
@@ -29,7 +29,7 @@ export default {
     });
     t.figure('requests ok/total', `${r.ok}/${r.total}`);
     t.figure('split', JSON.stringify(tally(r.bodies)));
-    const stats = await lab.exec('lvs', ['ipvsadm', '-Ln', '--stats'], { check: true });
+    const stats = await settledStats(lab, 'lvs');
     t.log(stats.stdout.trim());
     const tun = await lab.exec('lvs', ['ipvsadm', '-Ln']);
     t.assert(/Tunnel/.test(tun.stdout), 'the director does not forward with Tunnel');
