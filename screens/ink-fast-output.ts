@@ -24,7 +24,6 @@ import {
   diffAnsiCodes,
   reduceAnsiCodesIncremental,
   styledCharsFromTokens,
-  styledCharsToString,
   tokenize,
   type AnsiCode,
   type StyledChar,
@@ -198,9 +197,6 @@ function rowToString(cells: readonly StyledChar[]): string {
   if (prev !== null && prev.length > 0) s += ansiCodesToString(diffAnsiCodes(prev, []));
   return s.trimEnd();
 }
-
-/** Ink's own row-to-string, for the test that checks rowToString against it. */
-export const stockRowToString = (cells: StyledChar[]) => styledCharsToString(cells).trimEnd();
 
 function fastGet(this: Output): GetResult {
   const self = this as unknown as OutputInternals;

@@ -1,7 +1,14 @@
 import { connect } from 'node:net';
 import type { Machine, RunResult } from '../boundary.js';
 import { parseIpJsonAddr } from '../facts/parse.js';
-import type { DirectorState, Health, ServiceSnapshot, Snapshot, VrrpState } from './model.js';
+import {
+  serviceKey,
+  type DirectorState,
+  type Health,
+  type ServiceSnapshot,
+  type Snapshot,
+  type VrrpState,
+} from './model.js';
 import {
   canonicalIpv6,
   parseIpvsadmList,
@@ -187,13 +194,8 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
     hzMeasureTried = true;
     const list = await machine.run(['ipvsadm', '-Ln'], { timeoutMs: IPVSADM_TIMEOUT_MS });
     if (list.exitCode !== 0) return null;
-    const same = parseIpvsadmList(list.stdout).services.find(
-      (s) =>
-        s.protocol === persistent.protocol &&
-        s.address === persistent.address &&
-        s.port === persistent.port &&
-        s.fwmark === persistent.fwmark,
-    );
+    const key = serviceKey(persistent);
+    const same = parseIpvsadmList(list.stdout).services.find((s) => serviceKey(s) === key);
     if (same?.persistence && persistent.persistenceJiffies) {
       hz = Math.round(persistent.persistenceJiffies / same.persistence);
     }
