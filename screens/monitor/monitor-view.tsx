@@ -1,10 +1,10 @@
 import { Box, Text } from 'ink';
-import { useMemo } from 'react';
+import { memo, useMemo } from 'react';
 import { historyOf, TOTAL_KEY } from '../../source/monitor/rates.js';
 import { formatBytes, formatClock, formatCount, formatInterval, sparkline } from './format.js';
 import { FixedLine } from './fixed-line.js';
 import { headerLine, healthText, layoutColumns, notes, rowText, type Column } from './layout.js';
-import { promptText, SORT_LABELS, type MonitorState, type Row } from './reducer.js';
+import { promptText, SORT_LABELS, type MonitorState } from './reducer.js';
 
 /** The monitor as a pure view of its state (no effects), so it also renders to a string. */
 
@@ -95,30 +95,41 @@ function Header({
 }
 
 interface RowLineProps {
-  row: Row;
+  text: string;
+  health: string;
   selected: boolean;
-  cols: readonly Column[];
-  exact: boolean;
-  history: readonly number[] | undefined;
+  service: boolean;
+  drained: boolean;
+  down: boolean;
   width: number;
 }
 
-function RowLine({ row, selected, cols, exact, history, width }: RowLineProps) {
-  const drained = row.kind === 'destination' && row.destination.weight === 0;
-  const down = row.kind === 'destination' && row.destination.health === 'down';
+/**
+ * One table row, drawn from its finished text: memo() skips it (and Ink's work on its nodes)
+ * when nothing on it changed, which between two counter readings is every row.
+ */
+const RowLine = memo(function RowLine({
+  text,
+  health,
+  selected,
+  service,
+  drained,
+  down,
+  width,
+}: RowLineProps) {
   return (
     <FixedLine
       width={width}
       inverse={selected}
-      bold={row.kind === 'service'}
+      bold={service}
       dimColor={drained && !selected}
       segments={[
-        { text: `${selected ? '› ' : '  '}${rowText(row, cols, exact, history)}` },
-        { text: healthText(row, cols), color: down ? 'red' : 'green' },
+        { text: `${selected ? '› ' : '  '}${text}` },
+        { text: health, color: down ? 'red' : 'green' },
       ]}
     />
   );
-}
+});
 
 function Table({
   state,
@@ -141,11 +152,12 @@ function Table({
       {visible.map((row, i) => (
         <RowLine
           key={row.key}
-          row={row}
+          text={rowText(row, cols, exact, historyOf(state.history, row.key))}
+          health={healthText(row, cols)}
           selected={interactive && state.top + i === state.selected}
-          cols={cols}
-          exact={exact}
-          history={historyOf(state.history, row.key)}
+          service={row.kind === 'service'}
+          drained={row.kind === 'destination' && row.destination.weight === 0}
+          down={row.kind === 'destination' && row.destination.health === 'down'}
           width={columns}
         />
       ))}

@@ -10,6 +10,8 @@ import {
 import { hostPort, serviceLabel, type Snapshot } from '../../source/monitor/model.js';
 import {
   computeRates,
+  countersTime,
+  rateBase,
   EMPTY_HISTORY,
   pushHistory,
   type History,
@@ -77,8 +79,10 @@ export interface Message {
 }
 
 export interface MonitorState {
-  /** The last raw snapshot: the base for the next rates. */
+  /** The last raw snapshot. */
   raw: Snapshot | null;
+  /** The reading the current rates were measured against (rateBase). */
+  rateBase: Snapshot | null;
   snapshot: RatedSnapshot | null;
   history: History;
   rows: Row[];
@@ -160,6 +164,7 @@ export interface InitOptions {
 export function initialState(options: InitOptions = {}): MonitorState {
   return {
     raw: null,
+    rateBase: null,
     snapshot: null,
     history: EMPTY_HISTORY,
     rows: [],
@@ -371,7 +376,10 @@ function confirm(state: MonitorState): MonitorState {
 
 function onSample(state: MonitorState, snapshot: Snapshot): MonitorState {
   if (state.paused) return state;
-  const rated = computeRates(state.raw, snapshot);
+  const base = rateBase(state.rateBase, state.raw, snapshot);
+  const rated = computeRates(base, snapshot);
+  // One sparkline sample per counter reading (a repeat of the last counters adds nothing).
+  const newCounters = !state.raw || countersTime(state.raw) !== countersTime(snapshot);
   // Copied only when a server is seen for the first time (not a thousand keys every second).
   let originalWeights = state.originalWeights;
   for (const s of snapshot.services) {
@@ -385,8 +393,9 @@ function onSample(state: MonitorState, snapshot: Snapshot): MonitorState {
   const next: MonitorState = {
     ...state,
     raw: snapshot,
+    rateBase: base,
     snapshot: rated,
-    history: pushHistory(state.history, rated),
+    history: newCounters ? pushHistory(state.history, rated) : state.history,
     rows: buildRows(rated, state.sort),
     originalWeights,
     error: null,

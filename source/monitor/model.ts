@@ -81,6 +81,11 @@ export interface DirectorState {
 export interface Snapshot {
   /** Milliseconds since the epoch, on the source's clock. */
   takenAt: number;
+  /**
+   * When the traffic counters in this snapshot were read, if earlier than takenAt: the real
+   * source re-reads them only as often as the kernel updates them (COUNTER_PERIOD_MS).
+   */
+  countersAt?: number;
   host: string;
   source: 'ipvs' | 'demo' | 'fixture';
   /** "1.2.1" from the "IP Virtual Server version" line. */

@@ -539,3 +539,40 @@ export function parseProcIpVsStats(text: string): ParsedIpvsStats | null {
   if (!totals || !rates) return null;
   return { totals: toCounters(totals), rates: toRates(rates) };
 }
+
+/**
+ * This host's IPv4 addresses from /proc/net/fib_trie: each `|-- A.B.C.D` leaf followed by a
+ * `/32 host LOCAL` route is an address of the host (the kernel adds that route for every address
+ * it owns, in the local table). Other leaves (networks, broadcasts, 127.0.0.0/8) are skipped.
+ */
+export function parseFibTrieLocal(text: string): string[] {
+  const out = new Set<string>();
+  let leaf: string | null = null;
+  for (const line of text.split('\n')) {
+    const l = /^\s*\|-- (\d+\.\d+\.\d+\.\d+)\s*$/.exec(line);
+    if (l) {
+      leaf = l[1] ?? null;
+      continue;
+    }
+    if (leaf && /^\s*\/32 host LOCAL\s*$/.test(line)) out.add(leaf);
+    else if (/^\s*[+|]--|^\S/.test(line)) leaf = null;
+  }
+  return [...out];
+}
+
+/**
+ * This host's IPv6 addresses from /proc/net/if_inet6 (one per line: 32 hex digits, ifindex,
+ * prefix length, scope, flags, name), in the canonical text form. Addresses whose duplicate
+ * address detection failed (flag 0x08) are not the host's.
+ */
+export function parseIfInet6(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    const hex = f[0];
+    if (!hex || !/^[0-9a-fA-F]{32}$/.test(hex) || f.length < 6) continue;
+    if ((Number.parseInt(f[4] ?? '0', 16) & 0x08) !== 0) continue;
+    out.push(canonicalIpv6(hex.replace(/(.{4})(?!$)/g, '$1:')));
+  }
+  return out;
+}

@@ -3,7 +3,8 @@ import type { Machine } from '../boundary.js';
 import type { Action } from '../plan/step.js';
 import { snapshotToJson } from './json.js';
 import { printedSource } from './printed-source.js';
-import { computeRates } from './rates.js';
+import type { Snapshot } from './model.js';
+import { computeRates, rateBase } from './rates.js';
 import {
   checkIpvsAvailable,
   createDemoSource,
@@ -62,14 +63,17 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Two readings one interval apart, so rates are measured rather than estimated. */
+/**
+ * Two readings one interval apart (at least the source's counter period, so the second brings
+ * new counters), so rates are measured rather than estimated.
+ */
 async function measure(
   source: MonitorSource,
   intervalMs: number,
   sleep: (ms: number) => Promise<void>,
 ) {
   const first = await source.read();
-  await sleep(intervalMs);
+  await sleep(Math.max(intervalMs, source.countersPeriodMs ?? 0));
   const second = await source.read();
   return computeRates(first, second);
 }
@@ -81,7 +85,7 @@ async function printText(
   sleep: (ms: number) => Promise<void>,
 ): Promise<void> {
   const first = await source.read();
-  await sleep(options.intervalMs);
+  await sleep(Math.max(options.intervalMs, source.countersPeriodMs ?? 0));
   const second = await source.read();
   const [{ renderToString }, { MonitorView }, reducer] = await Promise.all([
     import('ink'),
@@ -125,13 +129,15 @@ async function streamJson(
     process.once('SIGTERM', stop);
   }
   try {
-    let prev = await source.read();
+    let latest = await source.read();
+    let base: Snapshot | null = null;
     while (!controller.signal.aborted) {
       await sleep(options.intervalMs);
       if (controller.signal.aborted) break;
       const next = await source.read();
-      out.write(`${JSON.stringify(snapshotToJson(computeRates(prev, next)))}\n`);
-      prev = next;
+      base = rateBase(base, latest, next);
+      out.write(`${JSON.stringify(snapshotToJson(computeRates(base, next)))}\n`);
+      latest = next;
     }
   } finally {
     options.signal?.removeEventListener('abort', stop);

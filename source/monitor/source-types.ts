@@ -5,6 +5,8 @@ import type { Snapshot } from './model.js';
 export interface MonitorSource {
   readonly kind: string;
   read(): Promise<Snapshot>;
+  /** The source re-reads its traffic counters at most this often (see COUNTER_PERIOD_MS). */
+  readonly countersPeriodMs?: number;
   /**
    * Apply changes itself. Only a simulated director has this: on a real one, changes go through
    * the core's executor (the monitor's onAction) so they are logged and journaled.

@@ -14,12 +14,16 @@ import {
   parseIpvsadmList,
   parseIpvsadmRate,
   parseIpvsadmStats,
+  parseFibTrieLocal,
+  parseIfInet6,
   parseKernelHz,
   parseProcIpVs,
   parseProcIpVsStats,
   withKernelHz,
+  type ParsedIpvsStats,
   type ParsedTable,
 } from './parse.js';
+import { COUNTER_PERIOD_MS } from './rates.js';
 import { buildSnapshot } from './snapshot.js';
 import type { MonitorSource } from './source-types.js';
 
@@ -28,6 +32,8 @@ export { createDemoSource, type DemoOptions, type DemoSource } from './demo.js';
 
 export const PROC_IP_VS = '/proc/net/ip_vs';
 export const PROC_IP_VS_STATS = '/proc/net/ip_vs_stats';
+const PROC_FIB_TRIE = '/proc/net/fib_trie';
+const PROC_IF_INET6 = '/proc/net/if_inet6';
 const PROC_EXPIRE_QUIESCENT = '/proc/sys/net/ipv4/vs/expire_quiescent_template';
 const IPVSADM_TIMEOUT_MS = 10_000;
 
@@ -39,8 +45,13 @@ export interface IpvsSourceOptions {
   host?: string;
   /** VIPs to look for besides the services' own (e.g. the lab file's), for the VRRP state. */
   vips?: string[];
-  /** How often keepalived and the VIPs are looked at again (processes cost CPU). Default 5 s. */
+  /** How often keepalived and the VIPs are looked at again. Default 5 s. */
   directorRefreshMs?: number;
+  /**
+   * How often the traffic counters are read (one `ipvsadm` each time). Default COUNTER_PERIOD_MS,
+   * the kernel's own period: reading more often only repeats the same numbers.
+   */
+  countersEveryMs?: number;
   now?: () => number;
   /** Opt-in health checks; each server is probed at most every `healthEveryMs` (default 5 s). */
   healthProbe?: HealthProbe;
@@ -119,17 +130,48 @@ async function localAddresses(machine: Machine): Promise<Set<string> | null> {
   return out;
 }
 
-async function keepalivedRunning(machine: Machine): Promise<boolean> {
-  const systemctl = await machine.run(['systemctl', 'is-active', '--quiet', 'keepalived'], {
-    timeoutMs: 5000,
-  });
-  if (!systemctl.notFound) return systemctl.exitCode === 0;
-  // No systemd (containers, some labs): keepalived's pid file, if its process still exists.
-  for (const path of ['/run/keepalived.pid', '/var/run/keepalived.pid']) {
-    const pid = (await machine.readFile(path))?.trim();
-    if (pid && /^\d+$/.test(pid) && (await machine.stat(`/proc/${pid}`)) !== null) return true;
-  }
-  return false;
+/**
+ * Local addresses from /proc (no process: the monitor looks every few seconds): IPv4 from
+ * /proc/net/fib_trie's host routes, IPv6 from /proc/net/if_inet6. Null when /proc lacks them.
+ */
+async function procAddresses(machine: Machine): Promise<Set<string> | null> {
+  const [trie, inet6] = await Promise.all([
+    machine.readFile(PROC_FIB_TRIE),
+    machine.readFile(PROC_IF_INET6),
+  ]);
+  if (trie === null) return null;
+  return new Set([...parseFibTrieLocal(trie), ...(inet6 === null ? [] : parseIfInet6(inet6))]);
+}
+
+const KEEPALIVED_PID_FILES = ['/run/keepalived.pid', '/var/run/keepalived.pid'];
+/** How long a "not running" from systemctl is trusted when keepalived has no pid file. */
+const SYSTEMCTL_RECHECK_MS = 60_000;
+
+/**
+ * Whether keepalived runs: its pid file names a live process (keepalived writes one wherever
+ * it runs, under systemd or not: two file reads, no process). Without a pid file, `systemctl
+ * is-active` answers (keepalived started with another -p path), asked at most once a minute.
+ */
+function keepalivedWatcher(machine: Machine, now: () => number) {
+  let systemctl: { running: boolean; at: number } | null = null;
+  return async (): Promise<boolean> => {
+    let pidFileSeen = false;
+    for (const path of KEEPALIVED_PID_FILES) {
+      const pid = (await machine.readFile(path))?.trim();
+      if (!pid || !/^\d+$/.test(pid)) continue;
+      pidFileSeen = true;
+      if ((await machine.stat(`/proc/${pid}`)) !== null) return true;
+    }
+    // A pid file whose process is gone: keepalived died (or stopped without removing it).
+    if (pidFileSeen) return false;
+    const t = now();
+    if (systemctl && t - systemctl.at < SYSTEMCTL_RECHECK_MS) return systemctl.running;
+    const r = await machine.run(['systemctl', 'is-active', '--quiet', 'keepalived'], {
+      timeoutMs: 5000,
+    });
+    systemctl = { running: !r.notFound && r.exitCode === 0, at: t };
+    return systemctl.running;
+  };
 }
 
 /**
@@ -156,16 +198,25 @@ function serviceVips(services: readonly ServiceSnapshot[], extra: readonly strin
 }
 
 /**
- * The real source. Per reading: /proc/net/ip_vs (shape, weights, connections; no root needed),
- * one `ipvsadm -Ln --stats --exact` (counters) and /proc/net/ip_vs_stats (totals) — one process
- * per tick, as cheap as `watch ipvsadm`. The first reading also asks for `--rate` so the first
- * frame has rates before two counter readings exist. keepalived and the VIPs are looked at every
- * few seconds only.
+ * The real source. Per reading: /proc/net/ip_vs (shape, weights, connections; no root needed)
+ * and /proc/net/ip_vs_stats (totals); `ipvsadm -Ln --stats --exact` (the servers' counters)
+ * only as often as the kernel updates them (every 2 s), so at 1 Hz one process every other
+ * second. The first reading also asks for `--rate` so the first frame has rates before two
+ * counter readings exist. keepalived and the VIPs are looked at every few seconds, in /proc.
  */
 export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = {}): MonitorSource {
   const now = options.now ?? Date.now;
   const directorRefreshMs = options.directorRefreshMs ?? 5000;
   const healthEveryMs = options.healthEveryMs ?? 5000;
+  const countersEveryMs = options.countersEveryMs ?? COUNTER_PERIOD_MS;
+  const keepalivedRunning = keepalivedWatcher(machine, now);
+  /** The last counters read, reused until the kernel has new ones (see countersEveryMs). */
+  let counters: {
+    stats: ParsedTable | null;
+    totals: ParsedIpvsStats | null;
+    warning: string | null;
+    at: number;
+  } | null = null;
   let host = options.host ?? null;
   let first = true;
   let director: { state: DirectorState; at: number; vips: string } | null = null;
@@ -209,8 +260,8 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
     if (director && director.vips === vipKey && t - director.at < directorRefreshMs)
       return director.state;
     const [keepalived, addresses] = await Promise.all([
-      keepalivedRunning(machine),
-      localAddresses(machine),
+      keepalivedRunning(),
+      procAddresses(machine).then((a) => a ?? localAddresses(machine)),
     ]);
     const present = addresses ? vips.filter((v) => addresses.has(v)) : [];
     const state: DirectorState = {
@@ -247,13 +298,21 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
 
   return {
     kind: 'ipvs',
+    countersPeriodMs: countersEveryMs,
     async read(): Promise<Snapshot> {
       const wantRate = first;
       first = false;
+      // A little early is still a new kernel period: ticks drift later, never earlier.
+      const wantCounters = counters === null || now() - counters.at >= countersEveryMs * 0.9;
       const [procText, statsRun, totalsText, rateRun, eqt, hostname] = await Promise.all([
         machine.readFile(PROC_IP_VS),
-        machine.run(['ipvsadm', '-Ln', '--stats', '--exact'], { timeoutMs: IPVSADM_TIMEOUT_MS }),
-        machine.readFile(PROC_IP_VS_STATS),
+        wantCounters
+          ? machine.run(['ipvsadm', '-Ln', '--stats', '--exact'], {
+              timeoutMs: IPVSADM_TIMEOUT_MS,
+            })
+          : null,
+        // The totals come from the same estimator: read with the counters, kept with them.
+        wantCounters ? machine.readFile(PROC_IP_VS_STATS) : null,
         wantRate
           ? machine.run(['ipvsadm', '-Ln', '--rate', '--exact'], { timeoutMs: IPVSADM_TIMEOUT_MS })
           : null,
@@ -286,9 +345,17 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
         table = parseIpvsadmList(list.stdout);
       }
 
-      let stats: ParsedTable | null = null;
-      if (statsRun.exitCode === 0) stats = parseIpvsadmStats(statsRun.stdout);
-      else warnings.push(ipvsadmWarning(statsRun, machine.uid()));
+      if (statsRun) {
+        const ok = statsRun.exitCode === 0;
+        counters = {
+          stats: ok ? parseIpvsadmStats(statsRun.stdout) : null,
+          totals: totalsText !== null ? parseProcIpVsStats(totalsText) : null,
+          warning: ok ? null : ipvsadmWarning(statsRun, machine.uid()),
+          at: takenAt,
+        };
+      }
+      const stats = counters?.stats ?? null;
+      if (counters?.warning) warnings.push(counters.warning);
       const rates = rateRun && rateRun.exitCode === 0 ? parseIpvsadmRate(rateRun.stdout) : null;
 
       const snapshot = buildSnapshot({
@@ -298,11 +365,12 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
         table,
         stats,
         rates,
-        ipvsStats: totalsText !== null ? parseProcIpVsStats(totalsText) : null,
+        ipvsStats: counters?.totals ?? null,
         director: { vrrp: 'unknown', keepalived: false, vipsPresent: [] },
         expireQuiescentTemplate: eqt === null ? null : eqt.trim() === '1',
         warnings,
       });
+      if (counters && counters.at !== takenAt) snapshot.countersAt = counters.at;
       snapshot.director = await readDirector(snapshot.services);
       applyHealth(snapshot.services);
       return snapshot;

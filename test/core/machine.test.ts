@@ -60,6 +60,36 @@ describe('the real machine', () => {
     expect(alive(child)).toBe(false);
   });
 
+  it('streamed and fed commands (execa) also time out as a group and say when not installed', async () => {
+    const pidFile = join(dir, 'child2.pid');
+    const chunks: string[] = [];
+    const r = await machine.run(
+      ['sh', '-c', `echo started; sleep 30 & echo $! > ${pidFile}; wait`],
+      {
+        timeoutMs: 500,
+        onOutput: (c) => chunks.push(c),
+      },
+    );
+    expect(r.timedOut).toBe(true);
+    expect(chunks.join('')).toContain('started');
+    await new Promise((res) => setTimeout(res, 200));
+    expect(alive(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
+    const missing = await machine.run(['lvs-setup-no-such-program-xyz'], { input: 'x' });
+    expect(missing).toMatchObject({ exitCode: 127, notFound: true });
+  });
+
+  it('passes extra environment to a read, and reads large output whole', async () => {
+    const r = await machine.run(
+      ['sh', '-c', 'echo "$LVS_X"; head -c 300000 /dev/zero | tr "\\0" a'],
+      {
+        env: { LVS_X: 'given' },
+      },
+    );
+    expect(r.stdout.startsWith('given\n')).toBe(true);
+    expect(r.stdout.length).toBe('given\n'.length + 300000);
+    expect(r.exitCode).toBe(0);
+  });
+
   it('writes files atomically with the mode asked for', async () => {
     const p = join(dir, 'conf');
     await machine.writeFileAtomic(p, 'a = 1\n', 0o600);

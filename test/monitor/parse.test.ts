@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -13,6 +14,8 @@ import { destinationKey, serviceKey, type ServiceSnapshot } from '../../source/m
 import {
   canonicalIpv6,
   hexToIpv4,
+  parseFibTrieLocal,
+  parseIfInet6,
   parseIpvsadmList,
   parseIpvsadmListing,
   parseIpvsadmRate,
@@ -22,6 +25,7 @@ import {
   parseProcIpVsStats,
   splitHostPort,
 } from '../../source/monitor/parse.js';
+import { parseIpJsonAddr } from '../../source/facts/parse.js';
 import { buildSnapshot } from '../../source/monitor/snapshot.js';
 import { fixture } from './helpers.js';
 
@@ -493,5 +497,30 @@ describe('format and parse agree', () => {
     expect(() => parseIpvsadmStats(fixture(`${EL7}ipvsadm-Ln.txt`))).toThrow(
       /expected ipvsadm stats/,
     );
+  });
+});
+
+describe('local addresses from /proc (captured in a lab guest with ip -j addr at the same time)', () => {
+  const lab = (f: string) =>
+    readFileSync(new URL(`../fixtures/proc-net/debian12-lab/${f}`, import.meta.url), 'utf8');
+  const fromIp = parseIpJsonAddr(lab('ip-j-addr.json')).flatMap((n) =>
+    n.addresses.map((a) => (a.address.includes(':') ? canonicalIpv6(a.address) : a.address)),
+  );
+
+  it('fib_trie gives exactly the IPv4 addresses ip -j addr lists (aliases and /32s on lo too)', () => {
+    const v4 = parseFibTrieLocal(lab('fib_trie'));
+    expect(new Set(v4)).toEqual(new Set(fromIp.filter((a) => !a.includes(':'))));
+    expect(v4).toContain('10.0.0.100');
+    expect(v4).toContain('192.168.91.148');
+    expect(v4).not.toContain('10.0.0.255');
+    expect(v4).not.toContain('127.0.0.0');
+  });
+
+  it('if_inet6 gives exactly the IPv6 addresses ip -j addr lists, skipping failed DAD', () => {
+    const v6 = parseIfInet6(lab('if_inet6'));
+    expect(new Set(v6)).toEqual(new Set(fromIp.filter((a) => a.includes(':'))));
+    expect(v6).toContain('fd00::100');
+    const failed = 'fd000000000000000000000000000200 02 40 00 88    ens33\n';
+    expect(parseIfInet6(failed)).toEqual([]);
   });
 });

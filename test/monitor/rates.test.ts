@@ -9,6 +9,8 @@ import {
 import {
   computeRates,
   counterRates,
+  countersTime,
+  rateBase,
   EMPTY_HISTORY,
   HISTORY_LENGTH,
   historyOf,
@@ -135,6 +137,47 @@ describe('computeRates on two recorded readings one second apart', () => {
     const again = computeRates(zeroed, after);
     expect(again.services[0]?.destinations[0]?.rates?.cps).toBe(3);
     expect(again.services[0]?.destinations[0]?.reset).toBe(false);
+  });
+});
+
+describe('counters the kernel updates every 2 s, read every second', () => {
+  // What the lab measured on kernel 6.1: the counters move only every 2 s. The real source then
+  // repeats the last counters (countersAt earlier than takenAt) between two counter readings.
+  const at = (t: number, later: boolean, countersAt?: number): Snapshot => {
+    const s = el7(t, later);
+    if (countersAt !== undefined) s.countersAt = countersAt;
+    return s;
+  };
+
+  it("keeps the last window's rates between counter readings instead of 0 and double by turns", () => {
+    const readings = [
+      at(0, false),
+      at(1000, false, 0), // repeats the counters read at 0
+      at(2000, true), // new counters: 14 and 13 more connections over 2 s
+      at(3000, true, 2000),
+    ];
+    let base: Snapshot | null = null;
+    let latest: Snapshot | null = null;
+    const cps: (number | undefined)[][] = [];
+    for (const next of readings) {
+      base = rateBase(base, latest, next);
+      const rated = computeRates(base, next);
+      const nat = rated.services.find((s) => s.key === 'tcp:192.168.91.141:80');
+      cps.push(nat?.destinations.map((d) => d.rates?.cps) ?? []);
+      latest = next;
+    }
+    expect(cps.slice(2)).toEqual([
+      [7, 6.5],
+      [7, 6.5],
+    ]);
+    expect(countersTime(readings[1] as Snapshot)).toBe(0);
+  });
+
+  it('measures nothing against a reading of the same counters (no interval to measure over)', () => {
+    const repeat = computeRates(at(0, false), at(1000, false, 0));
+    const nat = repeat.services.find((s) => s.key === 'tcp:192.168.91.141:80');
+    // Same counter reading twice: no interval to measure over, so no counter rates at all.
+    expect(nat?.destinations.map((d) => d.rates?.cps)).toEqual([undefined, undefined]);
   });
 });
 

@@ -48,6 +48,24 @@ describe('monitor reducer', () => {
     expect(s.originalWeights['tcp:10.0.0.1:80>172.16.0.12:80']).toBe(3);
   });
 
+  it('between two counter readings keeps the rates and adds no sparkline sample', () => {
+    const s = withTraffic();
+    // A reading at 2 s whose counters are the ones read at 1 s (the kernel has not updated them).
+    const repeat = tableSnapshot({ takenAt: 2000, traffic: (i, j) => (i + 1) * (j + 1) });
+    repeat.countersAt = 1000;
+    const t = run(s, { type: 'sample', snapshot: repeat });
+    const r = t.rows[7];
+    expect(r?.kind === 'destination' && r.destination.rates?.cps).toBe(6);
+    expect(historyOf(t.history, 'tcp:10.0.1.1:80>172.16.1.12:80')).toEqual([6]);
+    expect(t.snapshot?.takenAt).toBe(2000);
+    // New counters at 3 s, 12 more connections for that server over the 2 s since 1 s: 6/s.
+    const fresh = tableSnapshot({ takenAt: 3000, traffic: (i, j) => 3 * (i + 1) * (j + 1) });
+    const u = run(t, { type: 'sample', snapshot: fresh });
+    const r2 = u.rows[7];
+    expect(r2?.kind === 'destination' && r2.destination.rates?.cps).toBe(6);
+    expect(historyOf(u.history, 'tcp:10.0.1.1:80>172.16.1.12:80')).toEqual([6, 6]);
+  });
+
   it('moves the selection and keeps it on the same row when the table changes', () => {
     let s = run(withTraffic(), { type: 'move', delta: 2 });
     expect(key(s)).toBe('tcp:10.0.0.1:80>172.16.0.11:80');

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkIpvsAvailable, createIpvsSource, vrrpState } from '../../source/monitor/sources.js';
 import { fakeMachine, fixture, type FakeCommand } from './helpers.js';
@@ -109,20 +110,71 @@ describe('the real source on a fake machine', () => {
     expect(s.expireQuiescentTemplate).toBe(false);
   });
 
-  it('spawns one ipvsadm per reading after the first, and looks at keepalived only every few seconds', async () => {
+  it('reads the counters only as often as the kernel updates them (2 s), and says when they were read', async () => {
+    let t = 0;
+    let statsRuns = 0;
+    const m = debianDirector({
+      'ipvsadm -Ln --stats --exact': () => {
+        statsRuns++;
+        return { stdout: fixture(`${DEB}ipvsadm-Ln-stats-exact.txt`) };
+      },
+    });
+    const source = createIpvsSource(m, { now: () => t, directorRefreshMs: 5000 });
+    expect(source.countersPeriodMs).toBe(2000);
+    const first = await source.read();
+    expect(first.countersAt).toBeUndefined();
+    const afterFirst = m.calls.length;
+    t = 1000;
+    const second = await source.read();
+    // No process at all between two counter readings: /proc only.
+    expect(m.calls.slice(afterFirst)).toEqual([]);
+    expect(second.countersAt).toBe(0);
+    expect(second.services[0]?.destinations[2]?.counters?.conns).toBe(1822004810);
+    expect(second.totals).toEqual(first.totals);
+    // A tick that drifts a little early of the period still reads (1.9 s after the last).
+    t = 1900;
+    await source.read();
+    expect(statsRuns).toBe(2);
+    t = 2500;
+    expect((await source.read()).countersAt).toBe(1900);
+    expect(statsRuns).toBe(2);
+  });
+
+  it('asks systemctl about keepalived at most once a minute when it has no pid file', async () => {
     let t = 0;
     const m = debianDirector();
     const source = createIpvsSource(m, { now: () => t, directorRefreshMs: 5000 });
-    await source.read();
-    const afterFirst = m.calls.length;
-    t = 1000;
-    await source.read();
-    expect(m.calls.slice(afterFirst).map((c) => c.join(' '))).toEqual([
-      'ipvsadm -Ln --stats --exact',
-    ]);
-    t = 6000;
+    for (t = 0; t < 60_000; t += 1000) await source.read();
+    expect(m.calls.filter((c) => c[0] === 'systemctl')).toHaveLength(1);
+    t = 61_000;
     await source.read();
     expect(m.calls.filter((c) => c[0] === 'systemctl')).toHaveLength(2);
+  });
+
+  it('finds keepalived and the VIPs in /proc without any process (pid file, fib_trie, if_inet6)', async () => {
+    const lab = (f: string) =>
+      readFileSync(new URL(`../fixtures/proc-net/debian12-lab/${f}`, import.meta.url), 'utf8');
+    const m = debianDirector({
+      'systemctl is-active --quiet keepalived': { exitCode: 3 },
+      'ip -j addr show': { exitCode: 1 },
+    });
+    m.files['/run/keepalived.pid'] = '4242\n';
+    m.files['/proc/4242'] = '';
+    m.files['/proc/net/fib_trie'] = lab('fib_trie');
+    m.files['/proc/net/if_inet6'] = lab('if_inet6');
+    const source = createIpvsSource(m, { vips: ['10.0.0.100', 'fd00::100', '192.168.91.149'] });
+    const s = await source.read();
+    expect(s.director).toEqual({
+      vrrp: 'MASTER',
+      keepalived: true,
+      vipsPresent: ['10.0.0.100', 'fd00::100'],
+    });
+    expect(m.calls.filter((c) => c[0] === 'systemctl' || c[0] === 'ip')).toEqual([]);
+    // The pid file of a keepalived that died: not running, and no systemctl either.
+    delete m.files['/proc/4242'];
+    const later = await createIpvsSource(m, { vips: ['10.0.0.100'] }).read();
+    expect(later.director.vrrp).toBe('none');
+    expect(m.calls.filter((c) => c[0] === 'systemctl')).toEqual([]);
   });
 
   it('is BACKUP when keepalived runs without the VIP (EL7 iproute2 without -j)', async () => {
