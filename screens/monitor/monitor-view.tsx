@@ -144,23 +144,31 @@ function Table({
   interactive: boolean;
   columns: number;
 }) {
-  // Only the rows that fit are turned into elements: a table of thousands costs a slice.
-  const visible = state.rows.slice(state.top, state.top + state.viewport);
+  const { rows, top, viewport, selected, history } = state;
+  // Only the rows that fit are turned into elements: a table of thousands costs a slice. The
+  // same elements again when none of what they show changed (a reading that only moves the clock).
+  const lines = useMemo(
+    () =>
+      rows
+        .slice(top, top + viewport)
+        .map((row, i) => (
+          <RowLine
+            key={row.key}
+            text={rowText(row, cols, exact, historyOf(history, row.key))}
+            health={healthText(row, cols)}
+            selected={interactive && top + i === selected}
+            service={row.kind === 'service'}
+            drained={row.kind === 'destination' && row.destination.weight === 0}
+            down={row.kind === 'destination' && row.destination.health === 'down'}
+            width={columns}
+          />
+        )),
+    [rows, top, viewport, selected, history, cols, exact, interactive, columns],
+  );
   return (
     <>
       <FixedLine width={columns} underline segments={[{ text: headerLine(cols) }]} />
-      {visible.map((row, i) => (
-        <RowLine
-          key={row.key}
-          text={rowText(row, cols, exact, historyOf(state.history, row.key))}
-          health={healthText(row, cols)}
-          selected={interactive && state.top + i === state.selected}
-          service={row.kind === 'service'}
-          drained={row.kind === 'destination' && row.destination.weight === 0}
-          down={row.kind === 'destination' && row.destination.health === 'down'}
-          width={columns}
-        />
-      ))}
+      {lines}
       {state.snapshot && state.rows.length === 0 ? (
         <Text dimColor>No virtual services (ipvsadm -Ln is empty).</Text>
       ) : null}

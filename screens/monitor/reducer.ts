@@ -376,6 +376,20 @@ function confirm(state: MonitorState): MonitorState {
 
 function onSample(state: MonitorState, snapshot: Snapshot): MonitorState {
   if (state.paused) return state;
+  // The last reading again, re-dated (see Snapshot): same rates, rows and history.
+  if (state.raw && state.snapshot && snapshot.services === state.raw.services) {
+    return {
+      ...state,
+      raw: snapshot,
+      snapshot: {
+        ...state.snapshot,
+        takenAt: snapshot.takenAt,
+        director: snapshot.director,
+        warnings: snapshot.warnings,
+      },
+      error: null,
+    };
+  }
   const base = rateBase(state.rateBase, state.raw, snapshot);
   const rated = computeRates(base, snapshot);
   // One sparkline sample per counter reading (a repeat of the last counters adds nothing).

@@ -86,6 +86,9 @@ export interface Snapshot {
    * source re-reads them only as often as the kernel updates them (COUNTER_PERIOD_MS).
    */
   countersAt?: number;
+  // A snapshot whose `services` array is the previous snapshot's own (the same object) is that
+  // reading again, re-dated: the real source returns one when nothing changed, and the screen
+  // then redraws only what shows the time.
   host: string;
   source: 'ipvs' | 'demo' | 'fixture';
   /** "1.2.1" from the "IP Virtual Server version" line. */

@@ -23,7 +23,7 @@ import {
   type ParsedIpvsStats,
   type ParsedTable,
 } from './parse.js';
-import { COUNTER_PERIOD_MS } from './rates.js';
+import { COUNTER_PERIOD_MS, countersTime } from './rates.js';
 import { buildSnapshot } from './snapshot.js';
 import type { MonitorSource } from './source-types.js';
 
@@ -188,6 +188,15 @@ export function vrrpState(
   return present.length > 0 ? 'MASTER' : 'BACKUP';
 }
 
+function sameDirector(a: DirectorState, b: DirectorState): boolean {
+  return (
+    a === b ||
+    (a.vrrp === b.vrrp &&
+      a.keepalived === b.keepalived &&
+      a.vipsPresent.join(' ') === b.vipsPresent.join(' '))
+  );
+}
+
 function serviceVips(services: readonly ServiceSnapshot[], extra: readonly string[]): string[] {
   return [
     ...new Set([
@@ -211,6 +220,8 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
   const countersEveryMs = options.countersEveryMs ?? COUNTER_PERIOD_MS;
   const keepalivedRunning = keepalivedWatcher(machine, now);
   /** The last counters read, reused until the kernel has new ones (see countersEveryMs). */
+  /** The last reading made from /proc, and the texts it was made from. */
+  let last: { procText: string; eqt: string | null; snapshot: Snapshot } | null = null;
   let counters: {
     stats: ParsedTable | null;
     totals: ParsedIpvsStats | null;
@@ -321,6 +332,24 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
       ]);
       const takenAt = now();
       if (host === null) host = hostname?.trim() || 'localhost';
+
+      // Nothing new since the last reading (no counters due, the same /proc table, the same
+      // director): that reading again, re-dated, sharing its services so the screen redraws
+      // only its clock. Not with health probes, whose answers arrive between readings.
+      if (
+        last &&
+        procText !== null &&
+        procText === last.procText &&
+        !statsRun &&
+        !rateRun &&
+        eqt === last.eqt &&
+        !options.healthProbe
+      ) {
+        const director = await readDirector(last.snapshot.services);
+        if (sameDirector(director, last.snapshot.director)) {
+          return { ...last.snapshot, takenAt, countersAt: countersTime(last.snapshot) };
+        }
+      }
       const warnings: string[] = [];
 
       let table: ParsedTable;
@@ -373,6 +402,7 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
       if (counters && counters.at !== takenAt) snapshot.countersAt = counters.at;
       snapshot.director = await readDirector(snapshot.services);
       applyHealth(snapshot.services);
+      last = procText === null ? null : { procText, eqt, snapshot };
       return snapshot;
     },
   };

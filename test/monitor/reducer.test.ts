@@ -66,6 +66,16 @@ describe('monitor reducer', () => {
     expect(historyOf(u.history, 'tcp:10.0.1.1:80>172.16.1.12:80')).toEqual([6, 6]);
   });
 
+  it('takes a re-dated reading (the same services) without recomputing rows or history', () => {
+    const s = withTraffic();
+    const raw = s.raw as NonNullable<typeof s.raw>;
+    const t = run(s, { type: 'sample', snapshot: { ...raw, takenAt: 2000, countersAt: 1000 } });
+    expect(t.rows).toBe(s.rows);
+    expect(t.history).toBe(s.history);
+    expect(t.snapshot?.services).toBe(s.snapshot?.services);
+    expect(t.snapshot?.takenAt).toBe(2000);
+  });
+
   it('moves the selection and keeps it on the same row when the table changes', () => {
     let s = run(withTraffic(), { type: 'move', delta: 2 });
     expect(key(s)).toBe('tcp:10.0.0.1:80>172.16.0.11:80');

@@ -1,5 +1,6 @@
 import { render } from 'ink-testing-library';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { formatClock } from '../../screens/monitor/format.js';
 import { MonitorApp } from '../../screens/monitor/monitor-app.js';
 import type { Action } from '../../source/plan/step.js';
 import { fakeSource, tableSnapshot, waitFor, waitForFrame, type TableOptions } from './helpers.js';
@@ -34,6 +35,36 @@ const lines = (frame: string) => frame.split('\n');
 const selectedLine = (frame: string) => lines(frame).find((l) => l.startsWith('› ')) ?? '';
 
 describe('monitor screen', () => {
+  it('moves the clock on a re-dated reading and keeps the table as it was', async () => {
+    const t0 = 1_700_000_000_000;
+    let kept: ReturnType<typeof tableSnapshot> | null = null;
+    const source = fakeSource((tick) => {
+      if (tick < 2) {
+        kept = tableSnapshot({
+          takenAt: t0 + tick * 1000,
+          traffic: (i, j) => tick * (i + 1) * (j + 1),
+        });
+        return kept;
+      }
+      // Nothing new: the last reading again, re-dated (its services are the same array).
+      const last = kept as NonNullable<typeof kept>;
+      return { ...last, takenAt: t0 + tick * 1000, countersAt: t0 + 1000 };
+    });
+    const { lastFrame } = show(
+      <MonitorApp source={source} intervalMs={30} rows={30} columns={100} />,
+    );
+    const before = await waitForFrame(lastFrame, /172\.16\.1\.12:80 .* 6 /);
+    const later = formatClock(t0 + 4000);
+    const after = await waitFor(
+      () => lastFrame() ?? '',
+      (f) => f.includes(later),
+      'the clock at the 5th reading',
+    );
+    const table = (f: string) => lines(f).filter((l) => l.includes('172.16.'));
+    expect(table(after)).toEqual(table(before));
+    expect(table(after).find((l) => l.includes('172.16.1.12:80'))).toMatch(/ 6 /);
+  });
+
   it('shows the header, the DR note, services and servers with rates, and moves the selection', async () => {
     const { lastFrame, stdin } = show(
       <MonitorApp source={growing()} intervalMs={40} rows={30} columns={100} />,

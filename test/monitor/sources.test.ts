@@ -140,6 +140,33 @@ describe('the real source on a fake machine', () => {
     expect(statsRuns).toBe(2);
   });
 
+  it('between counter readings, an unchanged /proc table gives the last reading re-dated (same services)', async () => {
+    let t = 0;
+    const m = debianDirector();
+    const source = createIpvsSource(m, { now: () => t });
+    const first = await source.read();
+    t = 1000;
+    const again = await source.read();
+    expect(again.services).toBe(first.services);
+    expect(again.takenAt).toBe(1000);
+    expect(again.countersAt).toBe(0);
+    // The table changed (a server's connections): a new reading, with the counters kept.
+    m.files['/proc/net/ip_vs'] = m.files['/proc/net/ip_vs']?.replace(
+      /(-> 0A00000D:01BB\s+Tunnel\s+2\s+)70/,
+      '$171',
+    ) as string;
+    t = 1500;
+    const changed = await source.read();
+    expect(changed.services).not.toBe(first.services);
+    expect(changed.services[0]?.destinations[2]?.activeConns).toBe(71);
+    expect(changed.countersAt).toBe(0);
+    // Counters due again: a new reading even with the same table.
+    t = 2000;
+    const fresh = await source.read();
+    expect(fresh.services).not.toBe(changed.services);
+    expect(fresh.countersAt).toBeUndefined();
+  });
+
   it('asks systemctl about keepalived at most once a minute when it has no pid file', async () => {
     let t = 0;
     const m = debianDirector();
