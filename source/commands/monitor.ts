@@ -1,10 +1,11 @@
 import type { Machine } from '../boundary.js';
-import { execute } from '../executor.js';
-import { gatherFacts } from '../facts/gather.js';
 import { parseDemoScale } from '../monitor/demo.js';
 import { runMonitor } from '../monitor/run.js';
-import { change } from '../plan/step.js';
-import { CliError, loadLabFile, type Output } from './common.js';
+import { CliError, type Output } from './output.js';
+
+// The lab file's parser (zod, yaml) and the executor are loaded only when used (--lab, a change
+// from the screen): a plain `monitor` starts without parsing them (measured in a TCG guest, they
+// were a third of the JavaScript the monitor loaded).
 
 export interface MonitorCommandOptions {
   demo?: boolean;
@@ -42,6 +43,7 @@ export async function monitorCommand(
   const labWeights: Record<string, number> = {};
   const vips: string[] = [];
   if (opts.lab) {
+    const { loadLabFile } = await import('./common.js');
     const lab = await loadLabFile(machine, opts.lab);
     for (const s of lab.services) {
       vips.push(s.vip);
@@ -62,6 +64,11 @@ export async function monitorCommand(
     onAction: async (actions, description) => {
       if (machine.uid() !== 0)
         throw new Error('changing the IPVS table needs root: run lvs-setup monitor with sudo');
+      const [{ gatherFacts }, { execute }, { change }] = await Promise.all([
+        import('../facts/gather.js'),
+        import('../executor.js'),
+        import('../plan/step.js'),
+      ]);
       const facts = await gatherFacts(machine);
       const recap = await execute({
         machine,
