@@ -5,8 +5,9 @@
 //  - a no-change re-apply of that full director;
 //  - issue 6: with 100 services x 10 real servers in the kernel table, 60 s at 1 Hz of
 //    `lvs-setup monitor` vs `watch -n1 ipvsadm -Ln --stats --rate`, each in a terminal (script)
-//    in its own transient systemd unit: CPU time of the whole unit (cgroup) and peak RSS.
-//   LAB_BENCH_N=1000  LAB_SKIP_ASSETS=1
+//    in its own transient systemd unit: CPU time of the whole unit (cgroup) and peak RSS; and
+//    the unit's CPU from 15 s to the end only (start-up excluded), read from its cgroup.
+//   LAB_BENCH_N=1000  LAB_SKIP_ASSETS=1  LAB_BENCH_PARTS=apply,monitor (default both)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +16,8 @@ import { REPO, withLab } from './harness.mjs';
 let LVS_SETUP, lvsSetup, NO_CHANGES; // from ./lib.mjs, once LAB_LVS_SETUP is set
 
 const N = Number(process.env.LAB_BENCH_N ?? 1000);
+/** Seconds of a viewer's run counted as its start-up (left out of the steady CPU figure). */
+const WARM_S = 15;
 const VIP = '10.0.0.100';
 
 function labYaml(n) {
@@ -58,7 +61,12 @@ async function main() {
     segments: ['net'],
     guests: [{ name: 'lvs', nics: [{ segment: 'net', name: 'ens33' }], memMiB: 1024 }],
   };
+  const parts = (process.env.LAB_BENCH_PARTS ?? 'apply,monitor').split(',');
   await withLab(spec, async (lab) => {
+    if (!parts.includes('apply')) {
+      await monitorVsWatch(lab);
+      return;
+    }
     const file = path.join(lab.runDir, `bench-${N}.yaml`);
     fs.writeFileSync(file, labYaml(N));
     const rows = [];
@@ -106,7 +114,7 @@ async function main() {
     console.log('\nside by side (seconds, one TCG guest):');
     for (const [w, s] of rows) console.log(`  ${s.toFixed(1).padStart(8)}  ${w}`);
 
-    await monitorVsWatch(lab);
+    if (parts.includes('monitor')) await monitorVsWatch(lab);
   });
 }
 
@@ -119,7 +127,9 @@ async function monitorVsWatch(lab) {
     for (let r = 0; r < 10; r++) lines.push(`-a -t ${vip} -r 10.2.${s}.${r + 1}:80 -g -w 1`);
   }
   await lab.writeFile('lvs', '/root/table.rules', `${lines.join('\n')}\n`);
-  await lab.sh('lvs', 'ipvsadm -C && ipvsadm -R < /root/table.rules', { check: true });
+  await lab.sh('lvs', 'modprobe ip_vs && ipvsadm -C && ipvsadm -R < /root/table.rules', {
+    check: true,
+  });
   const seconds = Number(process.env.LAB_BENCH_MONITOR_S ?? 60);
   const viewers = [
     ['watch -n1 ipvsadm -Ln --stats --rate', 'watch -n1 ipvsadm -Ln --stats --rate', 'watch'],
@@ -141,8 +151,20 @@ async function monitorVsWatch(lab) {
         `--working-directory=${REPO} script -qfc '${inner}' /dev/null 2>&1`,
       { timeoutMs: (seconds + 120) * 1000 },
     );
+    // the unit's CPU so far (cgroup, all its processes), after start-up and near the end
+    const cgroupCpu = async () =>
+      Number(
+        (await lab.sh('lvs', `systemctl show -P CPUUsageNSec ${unit}.service`)).stdout.trim(),
+      ) / 1e9;
+    const t0 = Date.now();
+    const warm = WARM_S;
+    await new Promise((r) => setTimeout(r, warm * 1000));
+    const cpuWarm = await cgroupCpu();
+    const tWarm = Date.now();
     // peak RSS of the viewer's main process, read just before the unit's time is up
-    await new Promise((r) => setTimeout(r, (seconds - 5) * 1000));
+    await new Promise((r) => setTimeout(r, Math.max(0, (seconds - 5) * 1000 - (Date.now() - t0))));
+    const cpuLate = await cgroupCpu();
+    const steadyPerMin = ((cpuLate - cpuWarm) / ((Date.now() - tWarm) / 1000)) * 60;
     const hwm = await lab.sh(
       'lvs',
       `for p in $(pgrep -f '${pattern}'); do grep VmHWM /proc/$p/status; done | sort -k2 -n | tail -1`,
@@ -150,14 +172,20 @@ async function monitorVsWatch(lab) {
     const r = await run;
     const cpu = /CPU time consumed: (.*)/.exec(r.stdout)?.[1]?.trim() ?? '?';
     const rss = hwm.stdout.trim().replace(/^VmHWM:\s*/, '');
-    out.push([label, cpu, rss]);
-    console.log(`${label}: ${seconds} s at 1 Hz, CPU ${cpu}, peak RSS ${rss}`);
+    const steady = `${steadyPerMin.toFixed(1)}s`;
+    out.push([label, cpu, rss, steady]);
+    console.log(
+      `${label}: ${seconds} s at 1 Hz, CPU ${cpu}, peak RSS ${rss}; after ${warm} s: ${steady} of CPU a minute`,
+    );
   }
   console.log(
     `\nmonitor vs watch, 100 services x 10 real servers, ${seconds} s at 1 Hz (one TCG guest):`,
   );
-  console.log(`  ${'viewer'.padEnd(40)} ${'CPU'.padStart(10)} ${'peak RSS'.padStart(12)}`);
-  for (const [l, c, m] of out) console.log(`  ${l.padEnd(40)} ${c.padStart(10)} ${m.padStart(12)}`);
+  console.log(
+    `  ${'viewer'.padEnd(40)} ${'CPU'.padStart(10)} ${'peak RSS'.padStart(12)} ${`CPU/min after ${WARM_S} s`.padStart(22)}`,
+  );
+  for (const [l, c, m, s] of out)
+    console.log(`  ${l.padEnd(40)} ${c.padStart(10)} ${m.padStart(12)} ${s.padStart(22)}`);
 }
 
 main().catch((e) => {
