@@ -195,6 +195,7 @@ function Help({ rows }: { rows: number }) {
     'Changes run through lvs-setup (logged and journaled, `ipvsadm -e … -w N` with the server’s own',
     'forwarding flag). On an HA director keepalived owns the table and may set weights back.',
     'Share: the server’s part of the service’s new connections. CPS: new connections per second.',
+    'IPVS updates its traffic counters every 2 s: rates and sparklines move at that pace.',
     'Press ? or Esc to return.',
   ];
   return (
