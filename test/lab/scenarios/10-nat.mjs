@@ -145,6 +145,20 @@ export default {
       `${share.toFixed(1)}% (web1 ${wt[PAGE1] ?? 0}, web2 ${wt[PAGE2] ?? 0})`,
     );
     t.assert(w.ok === 200, `wrr: only ${w.ok}/200 requests succeeded`);
+    if (Math.abs(share - 75) > 5) {
+      // Seen once (58.5 %, 117/83; every other run gave 75.0 %), not understood: keep what the
+      // director had (table, weights, per-server counters, the connection entries, the reuse
+      // sysctls) and the order the pages came in, for whoever looks next.
+      const state = await lab.sh(
+        'lvs',
+        'ipvsadm -Ln --stats; ipvsadm -Ln; sysctl net.ipv4.vs.conn_reuse_mode net.ipv4.vs.conntrack; ' +
+          "ipvsadm -Lnc | awk '{print $3}' | sort | uniq -c",
+      );
+      t.log(state.stdout);
+      t.log(
+        `order: ${w.bodies.map((b) => (b === PAGE1 ? '1' : b === PAGE2 ? '2' : 'x')).join('')}`,
+      );
+    }
     t.assert(Math.abs(share - 75) <= 5, `wrr 3:1: web1 got ${share}%, not 75% ± 5%`);
   },
 };
