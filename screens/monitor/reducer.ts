@@ -14,6 +14,8 @@ import {
   rateBase,
   EMPTY_HISTORY,
   pushHistory,
+  ratesAtRest,
+  repeatHistory,
   type History,
   type RatedDestination,
   type RatedService,
@@ -376,19 +378,41 @@ function confirm(state: MonitorState): MonitorState {
 
 function onSample(state: MonitorState, snapshot: Snapshot): MonitorState {
   if (state.paused) return state;
-  // The last reading again, re-dated (see Snapshot): same rates, rows and history.
   if (state.raw && state.snapshot && snapshot.services === state.raw.services) {
-    return {
-      ...state,
-      raw: snapshot,
-      snapshot: {
-        ...state.snapshot,
-        takenAt: snapshot.takenAt,
-        director: snapshot.director,
-        warnings: snapshot.warnings,
-      },
-      error: null,
-    };
+    const sinceCounters = countersTime(snapshot) - countersTime(state.raw);
+    // The last reading again, re-dated (see Snapshot): same rates, rows and history.
+    if (sinceCounters === 0) {
+      return {
+        ...state,
+        raw: snapshot,
+        snapshot: {
+          ...state.snapshot,
+          takenAt: snapshot.takenAt,
+          director: snapshot.director,
+          warnings: snapshot.warnings,
+        },
+        error: null,
+      };
+    }
+    // The same counters at a later time, when nothing was moving already: the rates stay zero
+    // and the rows as they are; the sparklines get their sample (the last one, repeated).
+    if (ratesAtRest(state.snapshot)) {
+      return {
+        ...state,
+        raw: snapshot,
+        rateBase: state.raw,
+        snapshot: {
+          ...state.snapshot,
+          takenAt: snapshot.takenAt,
+          countersAt: snapshot.countersAt,
+          director: snapshot.director,
+          warnings: snapshot.warnings,
+          intervalMs: sinceCounters,
+        },
+        history: repeatHistory(state.history),
+        error: null,
+      };
+    }
   }
   const base = rateBase(state.rateBase, state.raw, snapshot);
   const rated = computeRates(base, snapshot);

@@ -330,6 +330,31 @@ export function pushHistory(
 }
 
 /** A key's samples, oldest first; none when the key is not in the latest reading (it left). */
+/**
+ * The last sample again (its arrays shared: frames are never written after they are pushed), for
+ * a reading whose rates are those of the last one; at most `length` frames are kept.
+ */
+export function repeatHistory(history: History, length: number = HISTORY_LENGTH): History {
+  const lastFrame = history.frames.at(-1);
+  if (!lastFrame) return history;
+  const frames = history.frames.slice(Math.max(0, history.frames.length - length + 1));
+  frames.push(lastFrame);
+  return { frames, columns: history.columns };
+}
+
+const atRest = (r: Rates | null) =>
+  r !== null && r.cps === 0 && r.inPps === 0 && r.outPps === 0 && r.inBps === 0 && r.outBps === 0;
+
+/** Every service, server and the totals has rates, all zero: nothing moved in the last period. */
+export function ratesAtRest(rated: RatedSnapshot): boolean {
+  if (!atRest(rated.totalRates)) return false;
+  for (const s of rated.services) {
+    if (!atRest(s.rates)) return false;
+    for (const d of s.destinations) if (!atRest(d.rates)) return false;
+  }
+  return true;
+}
+
 export function historyOf(history: History, key: string): number[] {
   const last = history.frames[history.frames.length - 1];
   const i = history.columns?.get(key);

@@ -3,6 +3,7 @@ import type { Machine, RunResult } from '../boundary.js';
 import { parseIpJsonAddr } from '../facts/parse.js';
 import {
   serviceKey,
+  type Counters,
   type DirectorState,
   type Health,
   type ServiceSnapshot,
@@ -197,6 +198,26 @@ function sameDirector(a: DirectorState, b: DirectorState): boolean {
   );
 }
 
+/** How long ipvsadm may be skipped while nothing moves (see createIpvsSource's read). */
+export const QUIET_RECHECK_MS = 10_000;
+
+function sameCounters(a: Counters, b: Counters): boolean {
+  return (
+    a.conns === b.conns &&
+    a.inPkts === b.inPkts &&
+    a.outPkts === b.outPkts &&
+    a.inBytes === b.inBytes &&
+    a.outBytes === b.outBytes
+  );
+}
+
+/** Which services and servers the table has (not their weights or connections). */
+function shapeOf(table: ParsedTable): string {
+  return table.services
+    .map((s) => `${serviceKey(s)}>${s.destinations.map((d) => `${d.address}|${d.port}`).join(',')}`)
+    .join(';');
+}
+
 function serviceVips(services: readonly ServiceSnapshot[], extra: readonly string[]): string[] {
   return [
     ...new Set([
@@ -219,14 +240,22 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
   const healthEveryMs = options.healthEveryMs ?? 5000;
   const countersEveryMs = options.countersEveryMs ?? COUNTER_PERIOD_MS;
   const keepalivedRunning = keepalivedWatcher(machine, now);
-  /** The last counters read, reused until the kernel has new ones (see countersEveryMs). */
   /** The last reading made from /proc, and the texts it was made from. */
   let last: { procText: string; eqt: string | null; snapshot: Snapshot } | null = null;
+  /** The last counters read, reused until the kernel has new ones (see countersEveryMs). */
   let counters: {
     stats: ParsedTable | null;
     totals: ParsedIpvsStats | null;
     warning: string | null;
+    /** When the counters were last known current (read, or confirmed unchanged: see quiet). */
     at: number;
+    /** When ipvsadm last ran, what it printed, and the table it was run against. */
+    ranAt: number;
+    statsText: string;
+    procText: string | null;
+    shape: string | null;
+    /** Its last two outputs were the same, with the same kernel totals: nothing moves. */
+    quiet: boolean;
   } | null = null;
   let host = options.host ?? null;
   let first = true;
@@ -262,6 +291,19 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
       hz = Math.round(persistent.persistenceJiffies / same.persistence);
     }
     return hz;
+  }
+
+  /** /proc/net/ip_vs parsed; ipvsadm's own listing (same columns) where /proc hides it. */
+  async function parseTable(procText: string | null): Promise<ParsedTable> {
+    if (procText !== null) return parseProcIpVs(procText, hz);
+    // Some hardened kernels hide /proc/net/ip_vs; ipvsadm's own listing has the same columns.
+    const list = await machine.run(['ipvsadm', '-Ln'], { timeoutMs: IPVSADM_TIMEOUT_MS });
+    if (list.exitCode !== 0) {
+      throw new Error(
+        `Cannot read the IPVS table: ${PROC_IP_VS} is missing and ipvsadm -Ln failed (${firstLine(list) || `exit ${list.exitCode}`}).\n${DEMO_HINT}`,
+      );
+    }
+    return parseIpvsadmList(list.stdout);
   }
 
   async function readDirector(services: readonly ServiceSnapshot[]): Promise<DirectorState> {
@@ -314,16 +356,11 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
       const wantRate = first;
       first = false;
       // A little early is still a new kernel period: ticks drift later, never earlier.
-      const wantCounters = counters === null || now() - counters.at >= countersEveryMs * 0.9;
-      const [procText, statsRun, totalsText, rateRun, eqt, hostname] = await Promise.all([
+      const due = counters === null || now() - counters.at >= countersEveryMs * 0.9;
+      const [procText, totalsText, rateRun, eqt, hostname] = await Promise.all([
         machine.readFile(PROC_IP_VS),
-        wantCounters
-          ? machine.run(['ipvsadm', '-Ln', '--stats', '--exact'], {
-              timeoutMs: IPVSADM_TIMEOUT_MS,
-            })
-          : null,
-        // The totals come from the same estimator: read with the counters, kept with them.
-        wantCounters ? machine.readFile(PROC_IP_VS_STATS) : null,
+        // The totals come from the same estimator as the servers' counters: read with them.
+        due ? machine.readFile(PROC_IP_VS_STATS) : null,
         wantRate
           ? machine.run(['ipvsadm', '-Ln', '--rate', '--exact'], { timeoutMs: IPVSADM_TIMEOUT_MS })
           : null,
@@ -332,57 +369,90 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
       ]);
       const takenAt = now();
       if (host === null) host = hostname?.trim() || 'localhost';
+      const totals = totalsText !== null ? parseProcIpVsStats(totalsText) : null;
 
-      // Nothing new since the last reading (no counters due, the same /proc table, the same
+      // The table, parsed only when /proc/net/ip_vs changed (or to see its shape, below).
+      let parsed: ParsedTable | null = null;
+      const table = async (): Promise<ParsedTable> => (parsed ??= await parseTable(procText));
+
+      // Counters are due. ipvsadm is skipped while nothing moves: the kernel counts every packet
+      // and connection of every server in its totals too (/proc/net/ip_vs_stats), so when the
+      // totals, the table's shape and ipvsadm's last two outputs have not changed, its output
+      // would not either. It runs again at once when any of them changes, and at least every
+      // QUIET_RECHECK_MS (a single service's counters zeroed by hand leave the totals alone).
+      let ran = false;
+      if (due) {
+        const c = counters;
+        const quiet =
+          c !== null &&
+          c.quiet &&
+          totals !== null &&
+          c.totals !== null &&
+          sameCounters(totals.totals, c.totals.totals) &&
+          takenAt - c.ranAt < QUIET_RECHECK_MS &&
+          procText !== null &&
+          (procText === c.procText || (c.shape !== null && shapeOf(await table()) === c.shape));
+        if (quiet) {
+          counters = { ...c, at: takenAt };
+        } else {
+          ran = true;
+          const statsRun = await machine.run(['ipvsadm', '-Ln', '--stats', '--exact'], {
+            timeoutMs: IPVSADM_TIMEOUT_MS,
+          });
+          const ok = statsRun.exitCode === 0;
+          // The same text, the same numbers: its parse is reused.
+          const previous = ok && c?.stats && statsRun.stdout === c.statsText ? c : null;
+          counters = {
+            stats: ok ? (previous?.stats ?? parseIpvsadmStats(statsRun.stdout)) : null,
+            totals,
+            warning: ok ? null : ipvsadmWarning(statsRun, machine.uid()),
+            at: takenAt,
+            ranAt: takenAt,
+            statsText: ok ? statsRun.stdout : '',
+            procText,
+            shape: procText === null ? null : shapeOf(await table()),
+            quiet:
+              previous !== null &&
+              totals !== null &&
+              previous.totals !== null &&
+              sameCounters(totals.totals, previous.totals.totals),
+          };
+        }
+      }
+
+      // Nothing new since the last reading (no new counters, the same /proc table, the same
       // director): that reading again, re-dated, sharing its services so the screen redraws
-      // only its clock. Not with health probes, whose answers arrive between readings.
+      // only its clock (and, when counters were confirmed unchanged, adds a sparkline sample).
+      // Not with health probes, whose answers arrive between readings.
       if (
         last &&
         procText !== null &&
         procText === last.procText &&
-        !statsRun &&
+        !ran &&
         !rateRun &&
         eqt === last.eqt &&
         !options.healthProbe
       ) {
         const director = await readDirector(last.snapshot.services);
         if (sameDirector(director, last.snapshot.director)) {
-          return { ...last.snapshot, takenAt, countersAt: countersTime(last.snapshot) };
+          return {
+            ...last.snapshot,
+            takenAt,
+            countersAt: counters ? counters.at : countersTime(last.snapshot),
+          };
         }
       }
       const warnings: string[] = [];
-
-      let table: ParsedTable;
-      if (procText !== null) {
-        table = parseProcIpVs(procText, hz);
-        if (table.services.some((s) => s.persistenceJiffies !== undefined)) {
-          const known = await kernelHz(table);
-          if (known) withKernelHz(table, known);
-          else
-            warnings.push(
-              'Persistence timeouts are unknown: /proc/net/ip_vs counts them in kernel ticks, and neither the kernel config nor ipvsadm -Ln told how long a tick is.',
-            );
-        }
-      } else {
-        // Some hardened kernels hide /proc/net/ip_vs; ipvsadm's own listing has the same columns.
-        const list = await machine.run(['ipvsadm', '-Ln'], { timeoutMs: IPVSADM_TIMEOUT_MS });
-        if (list.exitCode !== 0) {
-          throw new Error(
-            `Cannot read the IPVS table: ${PROC_IP_VS} is missing and ipvsadm -Ln failed (${firstLine(list) || `exit ${list.exitCode}`}).\n${DEMO_HINT}`,
+      const current = await table();
+      if (current.services.some((s) => s.persistenceJiffies !== undefined)) {
+        const known = await kernelHz(current);
+        if (known) withKernelHz(current, known);
+        else
+          warnings.push(
+            'Persistence timeouts are unknown: /proc/net/ip_vs counts them in kernel ticks, and neither the kernel config nor ipvsadm -Ln told how long a tick is.',
           );
-        }
-        table = parseIpvsadmList(list.stdout);
       }
 
-      if (statsRun) {
-        const ok = statsRun.exitCode === 0;
-        counters = {
-          stats: ok ? parseIpvsadmStats(statsRun.stdout) : null,
-          totals: totalsText !== null ? parseProcIpVsStats(totalsText) : null,
-          warning: ok ? null : ipvsadmWarning(statsRun, machine.uid()),
-          at: takenAt,
-        };
-      }
       const stats = counters?.stats ?? null;
       if (counters?.warning) warnings.push(counters.warning);
       const rates = rateRun && rateRun.exitCode === 0 ? parseIpvsadmRate(rateRun.stdout) : null;
@@ -391,7 +461,7 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
         takenAt,
         host,
         source: 'ipvs',
-        table,
+        table: current,
         stats,
         rates,
         ipvsStats: counters?.totals ?? null,

@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRealMachine } from '../../source/machine.js';
@@ -88,6 +88,13 @@ describe('the real machine', () => {
     expect(r.stdout.startsWith('given\n')).toBe(true);
     expect(r.stdout.length).toBe('given\n'.length + 300000);
     expect(r.exitCode).toBe(0);
+  });
+
+  it('reads kernel files (/proc/net, /proc/sys) whole, and a missing one as null', async () => {
+    expect(await machine.readFile('/proc/sys/kernel/hostname')).toBe(`${hostname()}\n`);
+    expect(await machine.readFile('/proc/net/no-such-table')).toBeNull();
+    const route = readFileSync('/proc/net/route', 'utf8');
+    expect(await machine.readFile('/proc/net/route')).toBe(route);
   });
 
   it('writes files atomically with the mode asked for', async () => {

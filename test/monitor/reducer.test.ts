@@ -76,6 +76,30 @@ describe('monitor reducer', () => {
     expect(t.snapshot?.takenAt).toBe(2000);
   });
 
+  it('takes the same counters at a later time (nothing moving) as zero rates with one more sample', () => {
+    // Two readings with the same counters: every rate is 0.
+    const still = run(
+      initialState({ viewport: 10 }),
+      { type: 'sample', snapshot: tableSnapshot({ takenAt: 0 }) },
+      { type: 'sample', snapshot: tableSnapshot({ takenAt: 2000 }) },
+    );
+    const raw = still.raw as NonNullable<typeof still.raw>;
+    const later = run(still, { type: 'sample', snapshot: { ...raw, takenAt: 4000 } });
+    expect(later.rows).toBe(still.rows);
+    expect(later.snapshot?.services).toBe(still.snapshot?.services);
+    expect(later.snapshot?.intervalMs).toBe(2000);
+    expect(later.rateBase).toBe(still.raw);
+    expect(historyOf(later.history, 'tcp:10.0.1.1:80>172.16.1.12:80')).toEqual([0, 0]);
+    // With traffic in the last period the same services at a later time are computed again:
+    // the servers' rates fall to 0 and the sparkline shows it.
+    const busy = withTraffic();
+    const busyRaw = busy.raw as NonNullable<typeof busy.raw>;
+    const stopped = run(busy, { type: 'sample', snapshot: { ...busyRaw, takenAt: 3000 } });
+    const r = stopped.rows[7];
+    expect(r?.kind === 'destination' && r.destination.rates?.cps).toBe(0);
+    expect(historyOf(stopped.history, 'tcp:10.0.1.1:80>172.16.1.12:80')).toEqual([6, 0]);
+  });
+
   it('moves the selection and keeps it on the same row when the table changes', () => {
     let s = run(withTraffic(), { type: 'move', delta: 2 });
     expect(key(s)).toBe('tcp:10.0.0.1:80>172.16.0.11:80');

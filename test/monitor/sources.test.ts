@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { checkIpvsAvailable, createIpvsSource, vrrpState } from '../../source/monitor/sources.js';
+import {
+  checkIpvsAvailable,
+  createIpvsSource,
+  QUIET_RECHECK_MS,
+  vrrpState,
+} from '../../source/monitor/sources.js';
 import { fakeMachine, fixture, type FakeCommand } from './helpers.js';
 
 const DEB = 'debian12-ipvsadm-1.31/';
@@ -165,6 +170,74 @@ describe('the real source on a fake machine', () => {
     const fresh = await source.read();
     expect(fresh.services).not.toBe(changed.services);
     expect(fresh.countersAt).toBeUndefined();
+  });
+
+  it('skips ipvsadm while nothing moves: same totals, same servers, two same outputs in a row', async () => {
+    let t = 0;
+    let statsRuns = 0;
+    let stats = fixture(`${DEB}ipvsadm-Ln-stats-exact.txt`);
+    const m = debianDirector({
+      'ipvsadm -Ln --stats --exact': () => {
+        statsRuns++;
+        return { stdout: stats };
+      },
+    });
+    const source = createIpvsSource(m, { now: () => t });
+    const at = async (ms: number) => {
+      t = ms;
+      return source.read();
+    };
+    await at(0);
+    const second = await at(2000);
+    expect(statsRuns).toBe(2);
+    // The same output twice with the same kernel totals: the next due reading runs nothing and
+    // says the counters are current as of now (they are the same ones, so rates are 0).
+    const before = m.calls.length;
+    const quiet = await at(4000);
+    expect(statsRuns).toBe(2);
+    expect(m.calls.slice(before)).toEqual([]);
+    expect(quiet.services).toBe(second.services);
+    expect(quiet.countersAt ?? quiet.takenAt).toBe(4000);
+    // Connections come and go (ActiveConn) on the same servers: still nothing to run.
+    const ipVs = m.files['/proc/net/ip_vs'] as string;
+    m.files['/proc/net/ip_vs'] = ipVs.replace(/(-> 0A00000D:01BB\s+Tunnel\s+2\s+)70/, '$171');
+    const conns = await at(6000);
+    expect(statsRuns).toBe(2);
+    expect(conns.services[0]?.destinations[2]?.activeConns).toBe(71);
+    expect(conns.services[0]?.destinations[2]?.counters?.conns).toBe(1822004810);
+    // The kernel's totals moved: ipvsadm runs at once.
+    const totals = m.files['/proc/net/ip_vs_stats'] as string;
+    m.files['/proc/net/ip_vs_stats'] = totals.replace('D9BB4A1C', 'D9BB4A1D');
+    stats = stats.replace('1822004810', '1822004811');
+    const moved = await at(8000);
+    expect(statsRuns).toBe(3);
+    expect(moved.services[0]?.destinations[2]?.counters?.conns).toBe(1822004811);
+    // Its output differed from the one before: not quiet until two outputs agree again.
+    await at(10000);
+    expect(statsRuns).toBe(4);
+    await at(12000);
+    expect(statsRuns).toBe(4);
+    // A server added (its counters are in no earlier output): ipvsadm runs.
+    m.files['/proc/net/ip_vs'] = (m.files['/proc/net/ip_vs'] as string).replace(
+      /(-> 0A00000D:01BB[^\n]*\n)/,
+      '$1  -> 0A0000FE:01BB      Tunnel  1      0          0         \n',
+    );
+    stats = stats.replace(
+      /(-> 10\.0\.0\.13:443[^\n]*\n)/,
+      '$1  -> 10.0.0.254:443                        0        0        0        0        0\n',
+    );
+    const added = await at(14000);
+    expect(statsRuns).toBe(5);
+    const fresh = added.services[0]?.destinations.find((d) => d.address === '10.0.0.254');
+    expect(fresh?.counters).toEqual({ conns: 0, inPkts: 0, outPkts: 0, inBytes: 0, outBytes: 0 });
+    await at(16000);
+    expect(statsRuns).toBe(6);
+    // Quiet again, it still looks every QUIET_RECHECK_MS (a service zeroed by hand with
+    // ipvsadm -Z -t leaves the totals as they were).
+    for (let ms = 18000; ms < 16000 + QUIET_RECHECK_MS; ms += 2000) await at(ms);
+    expect(statsRuns).toBe(6);
+    await at(16000 + QUIET_RECHECK_MS);
+    expect(statsRuns).toBe(7);
   });
 
   it('asks systemctl about keepalived at most once a minute when it has no pid file', async () => {
