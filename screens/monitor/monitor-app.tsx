@@ -3,7 +3,7 @@ import { useEffect, useReducer, useRef, useState } from 'react';
 import type { MonitorSource } from '../../source/monitor/source-types.js';
 import type { Action } from '../../source/plan/step.js';
 import { MonitorView } from './monitor-view.js';
-import { initialState, monitorReducer } from './reducer.js';
+import { initialState, monitorReducer, sampleChangesNothing } from './reducer.js';
 
 /**
  * The live monitor: reads `source` every `intervalMs`, draws MonitorView, maps keys to reducer
@@ -37,6 +37,11 @@ export function MonitorApp(props: MonitorAppProps) {
     initialState,
   );
   const [refresh, setRefresh] = useState(0);
+  // The state the next reading is compared with (the poll below outlives renders).
+  const latest = useRef(state);
+  useEffect(() => {
+    latest.current = state;
+  }, [state]);
 
   useEffect(() => {
     if (props.rows !== undefined && props.columns !== undefined) return;
@@ -64,7 +69,9 @@ export function MonitorApp(props: MonitorAppProps) {
     const tick = async () => {
       try {
         const snapshot = await source.read();
-        if (!cancelled) dispatch({ type: 'sample', snapshot });
+        // Nothing new but the time: no frame (see sampleChangesNothing).
+        if (!cancelled && !sampleChangesNothing(latest.current, snapshot))
+          dispatch({ type: 'sample', snapshot });
       } catch (error) {
         if (!cancelled)
           dispatch({

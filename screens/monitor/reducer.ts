@@ -376,6 +376,25 @@ function confirm(state: MonitorState): MonitorState {
   );
 }
 
+/**
+ * A reading that would change nothing on screen but its clock: the last one re-dated (the same
+ * services, counters, director and warnings; see Snapshot). The live screen does not draw it, so
+ * an idle director costs no frame between two counter readings, and the clock shows when the
+ * director last changed or its counters were last read (every 2 s).
+ */
+export function sampleChangesNothing(state: MonitorState, snapshot: Snapshot): boolean {
+  const raw = state.raw;
+  return (
+    raw !== null &&
+    state.snapshot !== null &&
+    state.error === null &&
+    snapshot.services === raw.services &&
+    countersTime(snapshot) === countersTime(raw) &&
+    snapshot.director === raw.director &&
+    snapshot.warnings === raw.warnings
+  );
+}
+
 function onSample(state: MonitorState, snapshot: Snapshot): MonitorState {
   if (state.paused) return state;
   if (state.raw && state.snapshot && snapshot.services === state.raw.services) {

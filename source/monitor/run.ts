@@ -67,14 +67,22 @@ function message(error: unknown): string {
  * Two readings one interval apart (at least the source's counter period, so the second brings
  * new counters), so rates are measured rather than estimated.
  */
+async function twoReadings(
+  source: MonitorSource,
+  intervalMs: number,
+  sleep: (ms: number) => Promise<void>,
+): Promise<[Snapshot, Snapshot]> {
+  const first = await source.read();
+  await sleep(Math.max(intervalMs, source.countersPeriodMs ?? 0));
+  return [first, await source.read()];
+}
+
 async function measure(
   source: MonitorSource,
   intervalMs: number,
   sleep: (ms: number) => Promise<void>,
 ) {
-  const first = await source.read();
-  await sleep(Math.max(intervalMs, source.countersPeriodMs ?? 0));
-  const second = await source.read();
+  const [first, second] = await twoReadings(source, intervalMs, sleep);
   return computeRates(first, second);
 }
 
@@ -84,9 +92,7 @@ async function printText(
   out: Writable,
   sleep: (ms: number) => Promise<void>,
 ): Promise<void> {
-  const first = await source.read();
-  await sleep(Math.max(options.intervalMs, source.countersPeriodMs ?? 0));
-  const second = await source.read();
+  const [first, second] = await twoReadings(source, options.intervalMs, sleep);
   const [{ renderToString }, { MonitorView }, reducer] = await Promise.all([
     import('ink'),
     import('../../screens/monitor/monitor-view.js'),

@@ -424,6 +424,8 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
       // director): that reading again, re-dated, sharing its services so the screen redraws
       // only its clock (and, when counters were confirmed unchanged, adds a sparkline sample).
       // Not with health probes, whose answers arrive between readings.
+      // The director as read for that check (the same table, so the same VIPs), kept for below.
+      let directorNow: DirectorState | null = null;
       if (
         last &&
         procText !== null &&
@@ -434,6 +436,7 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
         !options.healthProbe
       ) {
         const director = await readDirector(last.snapshot.services);
+        directorNow = director;
         if (sameDirector(director, last.snapshot.director)) {
           return {
             ...last.snapshot,
@@ -470,7 +473,7 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
         warnings,
       });
       if (counters && counters.at !== takenAt) snapshot.countersAt = counters.at;
-      snapshot.director = await readDirector(snapshot.services);
+      snapshot.director = directorNow ?? (await readDirector(snapshot.services));
       applyHealth(snapshot.services);
       last = procText === null ? null : { procText, eqt, snapshot };
       return snapshot;

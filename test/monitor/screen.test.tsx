@@ -35,9 +35,10 @@ const lines = (frame: string) => frame.split('\n');
 const selectedLine = (frame: string) => lines(frame).find((l) => l.startsWith('› ')) ?? '';
 
 describe('monitor screen', () => {
-  it('moves the clock on a re-dated reading and keeps the table as it was', async () => {
+  it('draws nothing for re-dated readings; the next counters move the clock and keep the table', async () => {
     const t0 = 1_700_000_000_000;
     let kept: ReturnType<typeof tableSnapshot> | null = null;
+    let countersFrom = Infinity;
     const source = fakeSource((tick) => {
       if (tick < 2) {
         kept = tableSnapshot({
@@ -46,23 +47,37 @@ describe('monitor screen', () => {
         });
         return kept;
       }
-      // Nothing new: the last reading again, re-dated (its services are the same array).
+      // Nothing new: the last reading again, re-dated (its services are the same array) until
+      // the test lets new counters come (the same numbers, read at this tick).
       const last = kept as NonNullable<typeof kept>;
-      return { ...last, takenAt: t0 + tick * 1000, countersAt: t0 + 1000 };
+      const at = t0 + tick * 1000;
+      return { ...last, takenAt: at, countersAt: tick >= countersFrom ? at : t0 + 1000 };
     });
-    const { lastFrame } = show(
+    const { lastFrame, frames } = show(
       <MonitorApp source={source} intervalMs={30} rows={30} columns={100} />,
     );
     const before = await waitForFrame(lastFrame, /172\.16\.1\.12:80 .* 6 /);
-    const later = formatClock(t0 + 4000);
+    expect(before).toContain(formatClock(t0 + 1000));
+    const drawn = frames.length;
+    await waitFor(
+      () => source.reads,
+      (n) => n >= 8,
+      'six re-dated readings',
+    );
+    expect(frames.length).toBe(drawn);
+    expect(lastFrame()).toBe(before);
+    countersFrom = source.reads;
     const after = await waitFor(
       () => lastFrame() ?? '',
-      (f) => f.includes(later),
-      'the clock at the 5th reading',
+      (f) => !f.includes(formatClock(t0 + 1000)),
+      'the clock of the new counters',
     );
     const table = (f: string) => lines(f).filter((l) => l.includes('172.16.'));
-    expect(table(after)).toEqual(table(before));
-    expect(table(after).find((l) => l.includes('172.16.1.12:80'))).toMatch(/ 6 /);
+    const row = (f: string) => table(f).find((l) => l.includes('172.16.1.12:80')) ?? '';
+    // The same counters over the new period: the server's CPS falls from 6 to 0.
+    expect(row(before)).toMatch(/ 6 /);
+    expect(row(after)).not.toMatch(/ 6 /);
+    expect(table(after)).toHaveLength(table(before).length);
   });
 
   it('shows the header, the DR note, services and servers with rates, and moves the selection', async () => {
