@@ -1,3 +1,4 @@
+import chalk, { type ChalkInstance } from 'chalk';
 import { Text, Transform } from 'ink';
 
 /**
@@ -101,5 +102,100 @@ export function FixedLine({
         )}
       </Text>
     </Transform>
+  );
+}
+
+/** A line of a FixedBlock: its segments and the style of the whole line. */
+export interface BlockLine extends LineStyle {
+  segments: readonly Segment[];
+}
+
+type Painter = (text: string) => string;
+
+/** Chalk (the instance Ink colours with, so the same colour level) for one style. */
+function painter(style: LineStyle): Painter | null {
+  let c: ChalkInstance = chalk;
+  let any = false;
+  const add = (next: ChalkInstance | undefined) => {
+    if (typeof next !== 'function') return;
+    c = next;
+    any = true;
+  };
+  // Ink's <Text> order: dim, colour, bold, underline, inverse.
+  if (style.dimColor) add(c.dim);
+  if (style.color !== undefined)
+    add((c as unknown as Record<string, ChalkInstance | undefined>)[style.color]);
+  if (style.bold) add(c.bold);
+  if (style.underline) add(c.underline);
+  if (style.inverse) add(c.inverse);
+  return any ? (text) => c(text) : null;
+}
+
+/** The finished line as the terminal shows it: text and colour codes. */
+export function paintLine(line: BlockLine, width: number): string {
+  const inner = fitSegments(line.segments, width)
+    .map((s) => painter(s)?.(s.text) ?? s.text)
+    .join('');
+  return painter(line)?.(inner) ?? inner;
+}
+
+type Run =
+  { kind: 'block'; placeholder: string; painted: string[] } | { kind: 'line'; line: BlockLine };
+
+/** Consecutive one-column lines form blocks; any other line is drawn on its own. */
+export function blockRuns(lines: readonly BlockLine[], width: number): Run[] {
+  const runs: Run[] = [];
+  let block: { placeholder: string[]; painted: string[] } | null = null;
+  const flush = () => {
+    if (block)
+      runs.push({
+        kind: 'block',
+        placeholder: block.placeholder.join('\n'),
+        painted: block.painted,
+      });
+    block = null;
+  };
+  for (const line of lines) {
+    const parts = fitSegments(line.segments, width);
+    if (!parts.every((p) => NARROW.test(p.text))) {
+      flush();
+      runs.push({ kind: 'line', line });
+      continue;
+    }
+    const length = parts.reduce((n, p) => n + p.text.length, 0);
+    block ??= { placeholder: [], painted: [] };
+    // At least one column: Ink draws nothing for an empty line, and the index must still count it.
+    block.placeholder.push('x'.repeat(Math.max(1, length)));
+    block.painted.push(length === 0 ? ' ' : paintLine(line, width));
+  }
+  flush();
+  return runs;
+}
+
+/**
+ * Many FixedLines as one Ink text node: Ink lays out an unstyled placeholder of the same line
+ * lengths (so its never-evicted measuring cache sees the same few strings whatever the numbers,
+ * the selection or the colours), and one <Transform> puts each finished, coloured line in place
+ * of its placeholder when the frame is written. A screen of 50 rows is then three React fibers
+ * and two Ink nodes instead of five fibers and two Yoga nodes a row: measured in a TCG guest,
+ * building and laying out those nodes was most of the monitor's start-up.
+ */
+export function FixedBlock({ lines, width }: { lines: readonly BlockLine[]; width: number }) {
+  const runs = blockRuns(lines, width);
+  return (
+    <>
+      {runs.map((run, i) => {
+        if (run.kind === 'line') {
+          const { segments, ...style } = run.line;
+          return <FixedLine key={i} width={width} segments={segments} {...style} />;
+        }
+        const painted = run.painted;
+        return (
+          <Transform key={i} transform={(line, index) => painted[index] ?? line}>
+            <Text>{run.placeholder}</Text>
+          </Transform>
+        );
+      })}
+    </>
   );
 }

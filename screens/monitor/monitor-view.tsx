@@ -1,8 +1,8 @@
 import { Box, Text } from 'ink';
-import { memo, useMemo } from 'react';
+import { useMemo } from 'react';
 import { historyOf, TOTAL_KEY } from '../../source/monitor/rates.js';
 import { formatBytes, formatClock, formatCount, formatInterval, sparkline } from './format.js';
-import { FixedLine } from './fixed-line.js';
+import { FixedBlock, type BlockLine } from './fixed-line.js';
 import { headerLine, healthText, layoutColumns, notes, rowText, type Column } from './layout.js';
 import { promptText, SORT_LABELS, type MonitorState } from './reducer.js';
 
@@ -24,35 +24,18 @@ const VRRP_COLORS: Record<string, string> = {
   unknown: 'gray',
 };
 
-function Header({
-  state,
-  intervalMs,
-  exact,
-  columns,
-}: {
-  state: MonitorState;
-  intervalMs: number;
-  exact: boolean;
-  columns: number;
-}) {
+function headerLines(state: MonitorState, intervalMs: number, exact: boolean): BlockLine[] {
   const snap = state.snapshot;
   if (!snap) {
-    return (
-      <>
-        <FixedLine
-          width={columns}
-          segments={[
-            { text: 'lvs-setup monitor', bold: true },
-            { text: ` every ${formatInterval(intervalMs)}` },
-          ]}
-        />
-        <FixedLine
-          width={columns}
-          dimColor
-          segments={[{ text: 'Waiting for the first reading…' }]}
-        />
-      </>
-    );
+    return [
+      {
+        segments: [
+          { text: 'lvs-setup monitor', bold: true },
+          { text: ` every ${formatInterval(intervalMs)}` },
+        ],
+      },
+      { dimColor: true, segments: [{ text: 'Waiting for the first reading…' }] },
+    ];
   }
   const servers = snap.services.reduce((n, s) => n + s.destinations.length, 0);
   const t = snap.totals;
@@ -62,118 +45,70 @@ function Header({
     n === undefined ? '-' : `${formatBytes(n, exact)}/s`;
   const spark = sparkline(historyOf(state.history, TOTAL_KEY), 12).trimStart();
   const director = snap.director;
-  return (
-    <>
-      <FixedLine
-        width={columns}
-        segments={[
-          { text: 'lvs-setup monitor', bold: true },
-          { text: state.paused ? ' [paused]' : '', color: 'yellow' },
-          {
-            text: ` ${snap.host} ${formatClock(snap.takenAt)} every ${formatInterval(intervalMs)}  VRRP `,
-          },
-          { text: director.vrrp, color: VRRP_COLORS[director.vrrp] ?? 'gray' },
-          {
-            text: `${director.keepalived ? ' (keepalived)' : ''}  ${snap.services.length} services, ${servers} real servers${snap.source === 'demo' ? '  [demo]' : ''}`,
-          },
-        ]}
-      />
-      <FixedLine
-        width={columns}
-        segments={[
-          {
-            text:
-              `Total conns ${formatCount(t?.conns, exact)} ${per(r?.cps)}` +
-              `  in ${formatCount(t?.inPkts, exact)} pkts ${per(r?.inPps)} ${formatBytes(t?.inBytes, exact)} ${perBytes(r?.inBps)}` +
-              `  out ${formatCount(t?.outPkts, exact)} pkts ${per(r?.outPps)} ${formatBytes(t?.outBytes, exact)} ${perBytes(r?.outBps)}` +
-              (spark ? `  ${spark}` : ''),
-          },
-        ]}
-      />
-    </>
-  );
-}
-
-interface RowLineProps {
-  text: string;
-  health: string;
-  selected: boolean;
-  service: boolean;
-  drained: boolean;
-  down: boolean;
-  width: number;
+  return [
+    {
+      segments: [
+        { text: 'lvs-setup monitor', bold: true },
+        { text: state.paused ? ' [paused]' : '', color: 'yellow' },
+        {
+          text: ` ${snap.host} ${formatClock(snap.takenAt)} every ${formatInterval(intervalMs)}  VRRP `,
+        },
+        { text: director.vrrp, color: VRRP_COLORS[director.vrrp] ?? 'gray' },
+        {
+          text: `${director.keepalived ? ' (keepalived)' : ''}  ${snap.services.length} services, ${servers} real servers${snap.source === 'demo' ? '  [demo]' : ''}`,
+        },
+      ],
+    },
+    {
+      segments: [
+        {
+          text:
+            `Total conns ${formatCount(t?.conns, exact)} ${per(r?.cps)}` +
+            `  in ${formatCount(t?.inPkts, exact)} pkts ${per(r?.inPps)} ${formatBytes(t?.inBytes, exact)} ${perBytes(r?.inBps)}` +
+            `  out ${formatCount(t?.outPkts, exact)} pkts ${per(r?.outPps)} ${formatBytes(t?.outBytes, exact)} ${perBytes(r?.outBps)}` +
+            (spark ? `  ${spark}` : ''),
+        },
+      ],
+    },
+  ];
 }
 
 /**
- * One table row, drawn from its finished text: memo() skips it (and Ink's work on its nodes)
- * when nothing on it changed, which between two counter readings is every row.
+ * The table's lines: its header and the rows that fit (a table of thousands costs a slice),
+ * the same array again when none of what they show changed.
  */
-const RowLine = memo(function RowLine({
-  text,
-  health,
-  selected,
-  service,
-  drained,
-  down,
-  width,
-}: RowLineProps) {
-  return (
-    <FixedLine
-      width={width}
-      inverse={selected}
-      bold={service}
-      dimColor={drained && !selected}
-      segments={[
-        { text: `${selected ? '› ' : '  '}${text}` },
-        { text: health, color: down ? 'red' : 'green' },
-      ]}
-    />
-  );
-});
-
-function Table({
-  state,
-  cols,
-  exact,
-  interactive,
-  columns,
-}: {
-  state: MonitorState;
-  cols: readonly Column[];
-  exact: boolean;
-  interactive: boolean;
-  columns: number;
-}) {
-  const { rows, top, viewport, selected, history } = state;
-  // Only the rows that fit are turned into elements: a table of thousands costs a slice. The
-  // same elements again when none of what they show changed (a reading that only moves the clock).
-  const lines = useMemo(
-    () =>
-      rows
-        .slice(top, top + viewport)
-        .map((row, i) => (
-          <RowLine
-            key={row.key}
-            text={rowText(row, cols, exact, historyOf(history, row.key))}
-            health={healthText(row, cols)}
-            selected={interactive && top + i === selected}
-            service={row.kind === 'service'}
-            drained={row.kind === 'destination' && row.destination.weight === 0}
-            down={row.kind === 'destination' && row.destination.health === 'down'}
-            width={columns}
-          />
-        )),
-    [rows, top, viewport, selected, history, cols, exact, interactive, columns],
-  );
-  return (
-    <>
-      <FixedLine width={columns} underline segments={[{ text: headerLine(cols) }]} />
-      {lines}
-      {state.snapshot && state.rows.length === 0 ? (
-        <Text dimColor>No virtual services (ipvsadm -Ln is empty).</Text>
-      ) : null}
-    </>
-  );
+function useTableLines(
+  state: MonitorState,
+  cols: readonly Column[],
+  exact: boolean,
+  interactive: boolean,
+): BlockLine[] {
+  const { rows, top, viewport, selected, history, snapshot } = state;
+  return useMemo(() => {
+    const lines: BlockLine[] = [{ underline: true, segments: [{ text: headerLine(cols) }] }];
+    rows.slice(top, top + viewport).forEach((row, i) => {
+      const isSelected = interactive && top + i === selected;
+      const drained = row.kind === 'destination' && row.destination.weight === 0;
+      const down = row.kind === 'destination' && row.destination.health === 'down';
+      lines.push({
+        inverse: isSelected,
+        bold: row.kind === 'service',
+        dimColor: drained && !isSelected,
+        segments: [
+          {
+            text: `${isSelected ? '› ' : '  '}${rowText(row, cols, exact, historyOf(history, row.key))}`,
+          },
+          { text: healthText(row, cols), color: down ? 'red' : 'green' },
+        ],
+      });
+    });
+    if (snapshot && rows.length === 0)
+      lines.push({
+        dimColor: true,
+        segments: [{ text: 'No virtual services (ipvsadm -Ln is empty).' }],
+      });
+    return lines;
+  }, [rows, top, viewport, selected, history, snapshot, cols, exact, interactive]);
 }
 
 const HELP: [string, string][] = [
@@ -209,7 +144,7 @@ function Help({ rows }: { rows: number }) {
   );
 }
 
-function Footer({ state, columns }: { state: MonitorState; columns: number }) {
+function footerLines(state: MonitorState): BlockLine[] {
   const prompt = promptText(state);
   const msg = state.message;
   const toneColor =
@@ -222,16 +157,12 @@ function Footer({ state, columns }: { state: MonitorState; columns: number }) {
           : undefined;
   const changes = state.readOnly ? '' : '  d drain  r restore  w weight  z zero';
   const keys = `${state.readOnly ? '[read-only]  ' : ''}↑↓ select  s sort (${SORT_LABELS[state.sort]})  p ${state.paused ? 'resume' : 'pause'}${changes}  ? help  q quit`;
-  return (
-    <>
-      {prompt ? (
-        <FixedLine width={columns} bold color="cyan" segments={[{ text: prompt.line }]} />
-      ) : (
-        <FixedLine width={columns} color={toneColor} segments={[{ text: msg?.text ?? ' ' }]} />
-      )}
-      <FixedLine width={columns} dimColor segments={[{ text: prompt ? prompt.detail : keys }]} />
-    </>
-  );
+  return [
+    prompt
+      ? { bold: true, color: 'cyan', segments: [{ text: prompt.line }] }
+      : { color: toneColor, segments: [{ text: msg?.text ?? ' ' }] },
+    { dimColor: true, segments: [{ text: prompt ? prompt.detail : keys }] },
+  ];
 }
 
 export function MonitorView({
@@ -245,31 +176,28 @@ export function MonitorView({
     () => layoutColumns(columns, exact, state.sort),
     [columns, exact, state.sort],
   );
-  const lines = notes(state);
+  const table = useTableLines(state, cols, exact, interactive);
+  // The whole screen but the help text is one FixedBlock: a handful of Ink nodes per frame.
+  const top: BlockLine[] = [
+    ...headerLines(state, intervalMs, exact),
+    ...notes(state).map((n) => ({
+      color: n.tone === 'error' ? 'red' : n.tone === 'warn' ? 'yellow' : undefined,
+      dimColor: n.tone === 'note',
+      segments: [{ text: n.text }],
+    })),
+  ];
+  const footer = interactive ? footerLines(state) : [];
   return (
     <Box flexDirection="column" width={columns}>
-      <Header state={state} intervalMs={intervalMs} exact={exact} columns={columns} />
-      {lines.map((n, i) => (
-        <FixedLine
-          key={i}
-          width={columns}
-          color={n.tone === 'error' ? 'red' : n.tone === 'warn' ? 'yellow' : undefined}
-          dimColor={n.tone === 'note'}
-          segments={[{ text: n.text }]}
-        />
-      ))}
       {state.mode.kind === 'help' ? (
-        <Help rows={state.viewport + 1} />
+        <>
+          <FixedBlock lines={top} width={columns} />
+          <Help rows={state.viewport + 1} />
+          <FixedBlock lines={footer} width={columns} />
+        </>
       ) : (
-        <Table
-          state={state}
-          cols={cols}
-          exact={exact}
-          interactive={interactive}
-          columns={columns}
-        />
+        <FixedBlock lines={[...top, ...table, ...footer]} width={columns} />
       )}
-      {interactive ? <Footer state={state} columns={columns} /> : null}
     </Box>
   );
 }
