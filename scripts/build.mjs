@@ -2,6 +2,7 @@
 // tree, plus bin/lvs-setup.cjs, a tiny launcher that checks the Node version first.
 import { build } from 'esbuild';
 import { readFileSync, mkdirSync, chmodSync, rmSync, statSync } from 'node:fs';
+import { lazyRgiEmojiRegex } from './build-patches.mjs';
 
 /**
  * Yoga's WebAssembly loader (Ink's layout engine) fetch()es its own inlined data: URL whenever a
@@ -17,6 +18,20 @@ const noFetchForYoga = {
       contents: `const fetch = undefined;\n${readFileSync(args.path, 'utf8')}`,
       loader: 'js',
     }));
+  },
+};
+
+/** string-width's emoji pattern is built on first use, not at import (see build-patches.mjs). */
+let lazyEmojiPatched = 0;
+const lazyEmoji = {
+  name: 'lazy-rgi-emoji',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]string-width[\\/]index\.js$/ }, (args) => {
+      const patched = lazyRgiEmojiRegex(readFileSync(args.path, 'utf8'));
+      if (patched === null) return undefined;
+      lazyEmojiPatched++;
+      return { contents: patched, loader: 'js' };
+    });
   },
 };
 
@@ -59,9 +74,10 @@ const result = await build({
       'const __dirname = __lvsDirname(__filename);',
     ].join(' '),
   },
-  plugins: [noFetchForYoga],
+  plugins: [noFetchForYoga, lazyEmoji],
   logLevel: 'warning',
 });
+if (lazyEmojiPatched === 0) throw new Error('build: string-width was not patched (lazy-rgi-emoji)');
 chmodSync('dist/lvs-setup.js', 0o755);
 const outputs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js'));
 const bytes = outputs.reduce((n, [, o]) => n + o.bytes, 0);
