@@ -6,8 +6,11 @@
 //  - issue 6: with 100 services x 10 real servers in the kernel table, 60 s at 1 Hz of
 //    `lvs-setup monitor` vs `watch -n1 ipvsadm -Ln --stats --rate`, each in a terminal (script)
 //    in its own transient systemd unit: CPU time of the whole unit (cgroup) and peak RSS; and
-//    the unit's CPU from 15 s to the end only (start-up excluded), read from its cgroup.
+//    the unit's CPU from 15 s to the end only (start-up excluded), read from its cgroup. Twice:
+//    on the idle table, and with 20 new connections a second spread over the 100 services (the
+//    counters then move at every kernel period, so neither viewer can skip a reading).
 //   LAB_BENCH_N=1000  LAB_SKIP_ASSETS=1  LAB_BENCH_PARTS=apply,monitor (default both)
+//   LAB_BENCH_TRAFFIC=idle,busy (default both)  LAB_BENCH_MONITOR_S=60
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -64,7 +67,7 @@ async function main() {
   const parts = (process.env.LAB_BENCH_PARTS ?? 'apply,monitor').split(',');
   await withLab(spec, async (lab) => {
     if (!parts.includes('apply')) {
-      await monitorVsWatch(lab);
+      await monitorParts(lab);
       return;
     }
     const file = path.join(lab.runDir, `bench-${N}.yaml`);
@@ -114,12 +117,49 @@ async function main() {
     console.log('\nside by side (seconds, one TCG guest):');
     for (const [w, s] of rows) console.log(`  ${s.toFixed(1).padStart(8)}  ${w}`);
 
-    if (parts.includes('monitor')) await monitorVsWatch(lab);
+    if (parts.includes('monitor')) await monitorParts(lab);
   });
 }
 
+/**
+ * New connections to the 100 VIPs from the guest itself, `rate` a second spread over the
+ * services, for `seconds`: IPVS schedules locally made connections too (its LOCAL_OUT hook), so
+ * every server's counters move; the SYNs then leave towards real servers that do not exist and
+ * die there (ens33 is on the lab's bridge inside the test's namespace). Its CPU is outside the
+ * viewers' units.
+ */
+const TRAFFIC_PY = `import socket, sys, time
+end = time.time() + float(sys.argv[1])
+gap = 1 / float(sys.argv[2])
+open_socks = []
+i = 0
+while time.time() < end:
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex(('10.1.%d.1' % (i % 100), 80))
+    open_socks.append((time.time(), s))
+    i += 1
+    while open_socks and time.time() - open_socks[0][0] > 0.5:
+        open_socks.pop(0)[1].close()
+    time.sleep(gap)
+`;
+
+async function totalConns(lab) {
+  const t = await lab.readFile('lvs', '/proc/net/ip_vs_stats');
+  // the first counters line: Conns InPkts OutPkts InBytes OutBytes, in hex
+  const line = String(t).split('\n')[2] ?? '';
+  return parseInt(line.trim().split(/\s+/)[0] ?? '0', 16);
+}
+
+/** The idle table, then the same table with traffic (LAB_BENCH_TRAFFIC=idle|busy: one only). */
+async function monitorParts(lab) {
+  const which = process.env.LAB_BENCH_TRAFFIC ?? 'idle,busy';
+  if (which.includes('idle')) await monitorVsWatch(lab);
+  if (which.includes('busy')) await monitorVsWatch(lab, { traffic: true });
+}
+
 /** 60 s of each viewer on the same 100 x 10 table, one after the other, in the same guest. */
-async function monitorVsWatch(lab) {
+async function monitorVsWatch(lab, { traffic = false } = {}) {
   const lines = [];
   for (let s = 0; s < 100; s++) {
     const vip = `10.1.${s}.1:80`;
@@ -131,6 +171,15 @@ async function monitorVsWatch(lab) {
     check: true,
   });
   const seconds = Number(process.env.LAB_BENCH_MONITOR_S ?? 60);
+  const rate = 20;
+  if (traffic) {
+    await lab.writeFile('lvs', '/root/traffic.py', TRAFFIC_PY);
+    await lab.sh(
+      'lvs',
+      'ip link set ens33 up && ip route replace 10.2.0.0/16 dev ens33 && ip route replace local 10.1.0.0/16 dev lo',
+      { check: true },
+    );
+  }
   const viewers = [
     ['watch -n1 ipvsadm -Ln --stats --rate', 'watch -n1 ipvsadm -Ln --stats --rate', 'watch'],
     [
@@ -141,7 +190,16 @@ async function monitorVsWatch(lab) {
   ];
   const out = [];
   for (const [label, cmd, pattern] of viewers) {
-    const unit = `bench-${out.length}`;
+    const unit = `bench-${traffic ? 'busy' : 'idle'}-${out.length}`;
+    let conns0 = 0;
+    if (traffic) {
+      conns0 = await totalConns(lab);
+      await lab.sh(
+        'lvs',
+        `systemd-run --unit=${unit}-traffic --collect python3 /root/traffic.py ${seconds + 10} ${rate}`,
+        { check: true },
+      );
+    }
     // a terminal of 160x50 for the viewer (script's own is 0x0 when its input is not one)
     const inner = `stty cols 160 rows 50; TERM=xterm-256color exec ${cmd}`;
     const run = lab.sh(
@@ -170,6 +228,13 @@ async function monitorVsWatch(lab) {
       `for p in $(pgrep -f '${pattern}'); do grep VmHWM /proc/$p/status; done | sort -k2 -n | tail -1`,
     );
     const r = await run;
+    if (traffic) {
+      await lab.sh('lvs', `systemctl stop ${unit}-traffic.service || true`);
+      const moved = (await totalConns(lab)) - conns0;
+      console.log(`  traffic during ${label}: ${moved} new IPVS connections`);
+      if (moved < seconds * rate * 0.5)
+        throw new Error(`the traffic did not reach IPVS (${moved} connections)`);
+    }
     const cpu = /CPU time consumed: (.*)/.exec(r.stdout)?.[1]?.trim() ?? '?';
     const rss = hwm.stdout.trim().replace(/^VmHWM:\s*/, '');
     const steady = `${steadyPerMin.toFixed(1)}s`;
@@ -179,7 +244,7 @@ async function monitorVsWatch(lab) {
     );
   }
   console.log(
-    `\nmonitor vs watch, 100 services x 10 real servers, ${seconds} s at 1 Hz (one TCG guest):`,
+    `\nmonitor vs watch, 100 services x 10 real servers, ${traffic ? `${rate} new connections a second` : 'no traffic'}, ${seconds} s at 1 Hz (one TCG guest):`,
   );
   console.log(
     `  ${'viewer'.padEnd(40)} ${'CPU'.padStart(10)} ${'peak RSS'.padStart(12)} ${`CPU/min after ${WARM_S} s`.padStart(22)}`,
