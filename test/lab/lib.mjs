@@ -21,6 +21,28 @@ export function lvsSetup(lab, guest, args, opts = {}) {
  * (default: any successful request).
  */
 export async function curlLoop(lab, guest, url, n, opts = {}) {
+  // A source-port range of the loop's own (opts.localPorts, [low, high]), the guest's own range
+  // put back afterwards: a new connection whose client port meets an IPVS entry of an earlier
+  // loop (still in TIME_WAIT for 2 min) is sent to that entry's server, not scheduled, so
+  // back-to-back loops from one client would measure each other's choices.
+  const { localPorts } = opts;
+  if (!localPorts) return requestLoop(lab, guest, url, n, opts);
+  const key = 'net.ipv4.ip_local_port_range';
+  const before = (await lab.exec(guest, ['sysctl', '-n', key], { check: true })).stdout
+    .trim()
+    .split(/\s+/)
+    .join(' ');
+  await lab.exec(guest, ['sysctl', '-qw', `${key}=${localPorts[0]} ${localPorts[1]}`], {
+    check: true,
+  });
+  try {
+    return await requestLoop(lab, guest, url, n, opts);
+  } finally {
+    await lab.exec(guest, ['sysctl', '-qw', `${key}=${before}`], { check: true });
+  }
+}
+
+async function requestLoop(lab, guest, url, n, opts) {
   const { connectTimeout = 2, maxTime = 3, intervalS = 0, okBody } = opts;
   const budget = n * (maxTime + intervalS + 1) * 1000 + 30000;
   const good = (b) =>
