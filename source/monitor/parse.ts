@@ -155,6 +155,40 @@ export function parseIpvsNumber(word: string): { value: number; approximate: boo
   return { value: Number(m[1]) * scale, approximate: scale !== 1 };
 }
 
+/**
+ * What each line of the previous text was parsed into, for a parser that reads the same listing
+ * again and again (the monitor, every second): a line equal to the line at the same place last
+ * time gives the same result, shared, instead of being parsed again. A table of a thousand
+ * servers changes a few lines a second; those alone are parsed. The results are read-only.
+ */
+export class LineReuse<T> {
+  private prevLines: readonly string[] = [];
+  private prevValues: (T | undefined)[] = [];
+  private lines: readonly string[] = [];
+  private values: (T | undefined)[] = [];
+
+  /** Starts a new text: its lines are compared with the last text's. */
+  begin(lines: readonly string[]): void {
+    this.prevLines = this.lines;
+    this.prevValues = this.values;
+    this.lines = lines;
+    this.values = new Array<T | undefined>(lines.length);
+  }
+
+  /** The result of line `i` when the last text had the same line there; kept for the next text. */
+  reused(i: number): T | undefined {
+    if (this.prevLines[i] !== this.lines[i]) return undefined;
+    const v = this.prevValues[i];
+    this.values[i] = v;
+    return v;
+  }
+
+  keep(i: number, value: T): T {
+    this.values[i] = value;
+    return value;
+  }
+}
+
 function emptyTable(kind: ListingKind): ParsedTable {
   return { kind, version: null, tableSize: null, services: [], approximate: false, unparsed: [] };
 }
@@ -183,19 +217,20 @@ function words(line: string): string[] {
   return out;
 }
 
+/** The five numbers of a stats or rate line, and whether any was rounded (K/M: no --exact). */
 function readNumbers(
-  table: ParsedTable,
   tokens: readonly string[],
-): [number, number, number, number, number] | null {
+): { values: [number, number, number, number, number]; approximate: boolean } | null {
   if (tokens.length !== 5) return null;
-  const out: [number, number, number, number, number] = [0, 0, 0, 0, 0];
+  const values: [number, number, number, number, number] = [0, 0, 0, 0, 0];
+  let approximate = false;
   for (let i = 0; i < 5; i++) {
     const n = parseIpvsNumber(tokens[i] ?? '');
     if (!n) return null;
-    if (n.approximate) table.approximate = true;
-    out[i] = n.value;
+    if (n.approximate) approximate = true;
+    values[i] = n.value;
   }
-  return out;
+  return { values, approximate };
 }
 
 const toCounters = (v: readonly number[]): Counters => ({
@@ -281,11 +316,30 @@ function readServiceName(
  * `ipvsadm -Ln`, `ipvsadm -Ln --stats [--exact]` or `ipvsadm -Ln --rate [--exact]`; the kind comes
  * from the title line. (With both --stats and --rate, ipvsadm prints only the stats.)
  */
-export function parseIpvsadmListing(text: string): ParsedTable {
+/** A destination line as parsed: the destination and whether its numbers were rounded (K/M). */
+interface ListedDestination {
+  kind: ListingKind | null;
+  dest: ParsedDestination;
+  approximate: boolean;
+}
+
+export function parseIpvsadmListing(
+  text: string,
+  reuse?: LineReuse<ListedDestination>,
+): ParsedTable {
   let kind: ListingKind | null = null;
   const table = emptyTable('list');
   let current: ParsedService | null = null;
-  for (const raw of text.split('\n')) {
+  const lines = text.split('\n');
+  reuse?.begin(lines);
+  for (let li = 0; li < lines.length; li++) {
+    const raw = lines[li] as string;
+    const seen = current ? reuse?.reused(li) : undefined;
+    if (current && seen && seen.kind === kind) {
+      if (seen.approximate) table.approximate = true;
+      current.destinations.push(seen.dest);
+      continue;
+    }
     // Words first: a line of only blanks has none. (The checks below look at the start of the
     // line or at whole words, so trailing blanks need no trimming.)
     const tokens = words(raw);
@@ -310,14 +364,17 @@ export function parseIpvsadmListing(text: string): ParsedTable {
       }
       const dest: ParsedDestination = { address: hp.address, port: hp.port, family: hp.family };
       const rest = tokens.slice(2);
+      let approximate = false;
       if (kind === 'stats' || kind === 'rate') {
-        const values = readNumbers(table, rest);
-        if (!values) {
+        const read = readNumbers(rest);
+        if (!read) {
           table.unparsed.push(raw);
           continue;
         }
-        if (kind === 'stats') dest.counters = toCounters(values);
-        else dest.rates = toRates(values);
+        approximate = read.approximate;
+        if (approximate) table.approximate = true;
+        if (kind === 'stats') dest.counters = toCounters(read.values);
+        else dest.rates = toRates(read.values);
       } else {
         // Forward Weight ActiveConn InActConn; 1.31 with --tun-info adds a TunnelInfo column.
         const forward = rest[0] ? FORWARD_NAMES[rest[0]] : undefined;
@@ -330,6 +387,7 @@ export function parseIpvsadmListing(text: string): ParsedTable {
         [dest.weight, dest.activeConns, dest.inactiveConns] = nums as [number, number, number];
       }
       current.destinations.push(dest);
+      reuse?.keep(li, { kind, dest, approximate });
       continue;
     }
     const named = readServiceName(tokens);
@@ -340,14 +398,15 @@ export function parseIpvsadmListing(text: string): ParsedTable {
     }
     const { service, rest } = named;
     if (kind === 'stats' || kind === 'rate') {
-      const values = readNumbers(table, rest);
-      if (!values) {
+      const read = readNumbers(rest);
+      if (!read) {
         table.unparsed.push(raw);
         current = null;
         continue;
       }
-      if (kind === 'stats') service.counters = toCounters(values);
-      else service.rates = toRates(values);
+      if (read.approximate) table.approximate = true;
+      if (kind === 'stats') service.counters = toCounters(read.values);
+      else service.rates = toRates(read.values);
     } else {
       const [scheduler, ...flags] = rest;
       if (!scheduler) {
@@ -373,8 +432,13 @@ export function parseIpvsadmList(text: string): ParsedTable {
   return expectKind(parseIpvsadmListing(text), 'list');
 }
 
-export function parseIpvsadmStats(text: string): ParsedTable {
-  return expectKind(parseIpvsadmListing(text), 'stats');
+export function parseIpvsadmStats(text: string, reuse?: LineReuse<ListedDestination>): ParsedTable {
+  return expectKind(parseIpvsadmListing(text, reuse), 'stats');
+}
+
+/** A LineReuse for parseIpvsadmStats (or parseIpvsadmListing) to keep across readings. */
+export function listingReuse(): LineReuse<ListedDestination> {
+  return new LineReuse<ListedDestination>();
 }
 
 export function parseIpvsadmRate(text: string): ParsedTable {
@@ -402,10 +466,23 @@ function ipv4Mask(hex: string): string | null {
  * turned into seconds only with the kernel's HZ; without it persistence stays null and
  * persistenceJiffies says the service is persistent (see withKernelHz).
  */
-export function parseProcIpVs(text: string, hz?: number | null): ParsedTable {
+export function parseProcIpVs(
+  text: string,
+  hz?: number | null,
+  reuse?: LineReuse<ParsedDestination>,
+): ParsedTable {
   const table = emptyTable('proc');
   let current: ParsedService | null = null;
-  for (const raw of text.split('\n')) {
+  const lines = text.split('\n');
+  reuse?.begin(lines);
+  for (let li = 0; li < lines.length; li++) {
+    const raw = lines[li] as string;
+    const seen = current ? reuse?.reused(li) : undefined;
+    if (current && seen) {
+      current.destinations.push(seen);
+      if (current.protocol === 'fwmark' && seen.family === 'inet6') current.family = 'inet6';
+      continue;
+    }
     const tokens = words(raw);
     if (tokens.length === 0) continue;
     const version = raw.startsWith('IP Virtual Server') ? VERSION_LINE.exec(raw) : null;
@@ -432,7 +509,7 @@ export function parseProcIpVs(text: string, hz?: number | null): ParsedTable {
       }
       const [weight, activeConns, inactiveConns] = nums as [number, number, number];
       // Field by field: { ...hp, forward, … } takes V8's slow path, for every server of every reading.
-      current.destinations.push({
+      const dest: ParsedDestination = {
         address: hp.address,
         port: hp.port,
         family: hp.family,
@@ -440,7 +517,9 @@ export function parseProcIpVs(text: string, hz?: number | null): ParsedTable {
         weight,
         activeConns,
         inactiveConns,
-      });
+      };
+      current.destinations.push(dest);
+      reuse?.keep(li, dest);
       if (current.protocol === 'fwmark' && hp.family === 'inet6') current.family = 'inet6';
       continue;
     }

@@ -6,7 +6,15 @@ import {
   formatProcIpVsStats,
 } from './format-ipvsadm.js';
 import { ZERO_COUNTERS, type Health, type Rates } from './model.js';
-import { parseIpvsadmRate, parseIpvsadmStats, parseProcIpVs, parseProcIpVsStats } from './parse.js';
+import {
+  LineReuse,
+  listingReuse,
+  parseIpvsadmRate,
+  parseIpvsadmStats,
+  parseProcIpVs,
+  parseProcIpVsStats,
+  type ParsedDestination,
+} from './parse.js';
 import { buildSnapshot } from './snapshot.js';
 import type { MonitorSource } from './source-types.js';
 
@@ -23,6 +31,9 @@ const NO_RATES: Rates = { cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
  */
 export function printedSource(inner: MonitorSource): MonitorSource {
   let first = true;
+  // As the real source parses: only the lines that changed since the last reading.
+  const procReuse = new LineReuse<ParsedDestination>();
+  const statsReuse = listingReuse();
   // Through a Buffer, as a child process's output arrives: one flat string, not a rope.
   const flat = (text: string) => Buffer.from(text).toString();
   const source: MonitorSource = {
@@ -41,8 +52,8 @@ export function printedSource(inner: MonitorSource): MonitorSource {
         takenAt: s.takenAt,
         host: s.host,
         source: s.source,
-        table: parseProcIpVs(proc, DEFAULT_HZ),
-        stats: parseIpvsadmStats(stats),
+        table: parseProcIpVs(proc, DEFAULT_HZ, procReuse),
+        stats: parseIpvsadmStats(stats, statsReuse),
         rates: rate === null ? null : parseIpvsadmRate(rate),
         ipvsStats: parseProcIpVsStats(totals),
         director: s.director,

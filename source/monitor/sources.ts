@@ -20,7 +20,10 @@ import {
   parseKernelHz,
   parseProcIpVs,
   parseProcIpVsStats,
+  LineReuse,
+  listingReuse,
   withKernelHz,
+  type ParsedDestination,
   type ParsedIpvsStats,
   type ParsedTable,
 } from './parse.js';
@@ -63,14 +66,28 @@ export type IpvsAvailability = { ok: true } | { ok: false; message: string };
 
 const DEMO_HINT = 'To see the monitor without IPVS, run: lvs-setup monitor --demo';
 
+/** Where `name` is on PATH (as execve's lookup finds it), or null: one stat a folder, no process. */
+export async function findOnPath(machine: Machine, name: string): Promise<string | null> {
+  const path =
+    machine.env('PATH') || '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  for (const dir of path.split(':')) {
+    if (!dir.startsWith('/')) continue;
+    const candidate = `${dir.replace(/\/+$/, '')}/${name}`;
+    const st = await machine.stat(candidate);
+    if (st !== null && (st.mode & 0o111) !== 0) return candidate;
+  }
+  return null;
+}
+
 /**
  * Whether this host can be monitored: the ip_vs module is loaded (/proc/net/ip_vs exists) and
- * ipvsadm is installed. The message says what is missing and how to see the demo instead.
+ * ipvsadm is installed (found on PATH: no process, the first reading runs it anyway). The
+ * message says what is missing and how to see the demo instead.
  */
 export async function checkIpvsAvailable(machine: Machine): Promise<IpvsAvailability> {
-  const [proc, version] = await Promise.all([
-    machine.readFile(PROC_IP_VS),
-    machine.run(['ipvsadm', '--version'], { timeoutMs: IPVSADM_TIMEOUT_MS }),
+  const [proc, ipvsadm] = await Promise.all([
+    machine.stat(PROC_IP_VS),
+    findOnPath(machine, 'ipvsadm'),
   ]);
   const missing: string[] = [];
   if (proc === null) {
@@ -78,7 +95,7 @@ export async function checkIpvsAvailable(machine: Machine): Promise<IpvsAvailabi
       `${PROC_IP_VS} does not exist: the ip_vs kernel module is not loaded (modprobe ip_vs), or this kernel has no IPVS (containers and WSL often do not).`,
     );
   }
-  if (version.notFound) {
+  if (ipvsadm === null) {
     missing.push('ipvsadm is not installed (yum/dnf/apt install ipvsadm).');
   }
   if (missing.length === 0) return { ok: true };
@@ -145,16 +162,24 @@ async function procAddresses(machine: Machine): Promise<Set<string> | null> {
 }
 
 const KEEPALIVED_PID_FILES = ['/run/keepalived.pid', '/var/run/keepalived.pid'];
-/** How long a "not running" from systemctl is trusted when keepalived has no pid file. */
+/**
+ * systemd's cgroup of each unit, by hierarchy (unified cgroup v2; v1's named systemd one, EL7):
+ * a unit's folder exists while the unit has processes, and systemd removes it when it stops.
+ */
+const SYSTEMD_SLICES = ['/sys/fs/cgroup/system.slice', '/sys/fs/cgroup/systemd/system.slice'];
+/** How long a "not running" from systemctl is trusted when nothing else can tell. */
 const SYSTEMCTL_RECHECK_MS = 60_000;
 
 /**
- * Whether keepalived runs: its pid file names a live process (keepalived writes one wherever
- * it runs, under systemd or not: two file reads, no process). Without a pid file, `systemctl
- * is-active` answers (keepalived started with another -p path), asked at most once a minute.
+ * Whether keepalived runs, without starting a process where the system can tell by itself: its
+ * pid file names a live process (keepalived writes one wherever it runs, under systemd or not);
+ * without one (keepalived started with another -p path, or not running), systemd's cgroup of
+ * keepalived.service exists. Only where neither exists (no systemd cgroup tree: a container)
+ * does `systemctl is-active` answer, asked at most once a minute.
  */
 function keepalivedWatcher(machine: Machine, now: () => number) {
   let systemctl: { running: boolean; at: number } | null = null;
+  let slice: string | null | undefined;
   return async (): Promise<boolean> => {
     let pidFileSeen = false;
     for (const path of KEEPALIVED_PID_FILES) {
@@ -165,6 +190,16 @@ function keepalivedWatcher(machine: Machine, now: () => number) {
     }
     // A pid file whose process is gone: keepalived died (or stopped without removing it).
     if (pidFileSeen) return false;
+    if (slice === undefined) {
+      slice = null;
+      for (const s of SYSTEMD_SLICES) {
+        if ((await machine.stat(s)) !== null) {
+          slice = s;
+          break;
+        }
+      }
+    }
+    if (slice !== null) return (await machine.stat(`${slice}/keepalived.service`)) !== null;
     const t = now();
     if (systemctl && t - systemctl.at < SYSTEMCTL_RECHECK_MS) return systemctl.running;
     const r = await machine.run(['systemctl', 'is-active', '--quiet', 'keepalived'], {
@@ -262,6 +297,9 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
   let director: { state: DirectorState; at: number; vips: string } | null = null;
   const health = new Map<string, { health: Health; at: number; pending: boolean }>();
   let hz: number | null = null;
+  // The last texts' lines: only changed lines are parsed again (see LineReuse).
+  const procReuse = new LineReuse<ParsedDestination>();
+  const statsReuse = listingReuse();
   let hzFromConfigTried = false;
   let hzMeasureTried = false;
 
@@ -295,7 +333,7 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
 
   /** /proc/net/ip_vs parsed; ipvsadm's own listing (same columns) where /proc hides it. */
   async function parseTable(procText: string | null): Promise<ParsedTable> {
-    if (procText !== null) return parseProcIpVs(procText, hz);
+    if (procText !== null) return parseProcIpVs(procText, hz, procReuse);
     // Some hardened kernels hide /proc/net/ip_vs; ipvsadm's own listing has the same columns.
     const list = await machine.run(['ipvsadm', '-Ln'], { timeoutMs: IPVSADM_TIMEOUT_MS });
     if (list.exitCode !== 0) {
@@ -403,7 +441,7 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
           // The same text, the same numbers: its parse is reused.
           const previous = ok && c?.stats && statsRun.stdout === c.statsText ? c : null;
           counters = {
-            stats: ok ? (previous?.stats ?? parseIpvsadmStats(statsRun.stdout)) : null,
+            stats: ok ? (previous?.stats ?? parseIpvsadmStats(statsRun.stdout, statsReuse)) : null,
             totals,
             warning: ok ? null : ipvsadmWarning(statsRun, machine.uid()),
             at: takenAt,

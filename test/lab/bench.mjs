@@ -11,6 +11,11 @@
 //    counters then move at every kernel period, so neither viewer can skip a reading).
 //   LAB_BENCH_N=1000  LAB_SKIP_ASSETS=1  LAB_BENCH_PARTS=apply,monitor (default both)
 //   LAB_BENCH_TRAFFIC=idle,busy (default both)  LAB_BENCH_MONITOR_S=60
+//   LAB_BENCH_VIEWERS=watch,monitor (default both)
+//   LAB_BENCH_PROF=dir: the monitor runs under node --cpu-prof and leaves its profile in dir
+//   (inside the checkout, which the guest shares; it exits by itself 3 s before its time is up,
+//   a profile is written only at a normal exit). Profiling slows it: its figures are not the
+//   bench's. LAB_LVS_SETUP=path runs another build (e.g. an unminified one, see build.mjs).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -180,16 +185,29 @@ async function monitorVsWatch(lab, { traffic = false } = {}) {
       { check: true },
     );
   }
+  const prof = process.env.LAB_BENCH_PROF ? path.resolve(process.env.LAB_BENCH_PROF) : null;
+  let nodeFlags = '';
+  if (prof) {
+    fs.mkdirSync(prof, { recursive: true });
+    const exitAfter = path.join(prof, 'exit-after.mjs');
+    fs.writeFileSync(
+      exitAfter,
+      `setTimeout(() => process.exit(0), ${(seconds - 3) * 1000}).unref();\n`,
+    );
+    nodeFlags = `--cpu-prof --cpu-prof-dir=${prof} --import ${exitAfter} `;
+  }
   const viewers = [
     ['watch -n1 ipvsadm -Ln --stats --rate', 'watch -n1 ipvsadm -Ln --stats --rate', 'watch'],
     [
       'lvs-setup monitor (1 s)',
-      `env -u CI node ${LVS_SETUP} monitor --interval 1`,
+      `env -u CI node ${nodeFlags}${LVS_SETUP} monitor --interval 1`,
       'lvs-setup.js monitor',
     ],
   ];
   const out = [];
+  const only = (process.env.LAB_BENCH_VIEWERS ?? 'watch,monitor').split(',');
   for (const [label, cmd, pattern] of viewers) {
+    if (!only.some((v) => label.includes(v))) continue;
     const unit = `bench-${traffic ? 'busy' : 'idle'}-${out.length}`;
     let conns0 = 0;
     if (traffic) {
@@ -234,6 +252,15 @@ async function monitorVsWatch(lab, { traffic = false } = {}) {
       console.log(`  traffic during ${label}: ${moved} new IPVS connections`);
       if (moved < seconds * rate * 0.5)
         throw new Error(`the traffic did not reach IPVS (${moved} connections)`);
+    }
+    if (prof && label.startsWith('lvs-setup')) {
+      // the guest writes into its overlay of the checkout: copied out to the same place here
+      const ls = await lab.sh('lvs', `ls ${prof} | grep cpuprofile || true`);
+      for (const f of ls.stdout.split('\n').filter(Boolean)) {
+        const to = path.join(prof, `${unit}-${f}`);
+        await lab.copyOut('lvs', path.join(prof, f), to);
+        console.log(`  profile: ${to}`);
+      }
     }
     const cpu = /CPU time consumed: (.*)/.exec(r.stdout)?.[1]?.trim() ?? '?';
     const rss = hwm.stdout.trim().replace(/^VmHWM:\s*/, '');

@@ -22,9 +22,6 @@ function director() {
       'seed-dr.yaml': readFileSync(new URL('../../examples/seed-dr.yaml', import.meta.url), 'utf8'),
     },
     commands: {
-      'ipvsadm --version': {
-        stdout: 'ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)\n',
-      },
       'ipvsadm -Ln --stats --exact': { stdout: fixture(`${DEB}ipvsadm-Ln-stats-exact.txt`) },
       'ipvsadm -Ln --rate --exact': { stdout: fixture(`${DEB}ipvsadm-Ln-rate-exact.txt`) },
     },

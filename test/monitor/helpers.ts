@@ -66,7 +66,12 @@ export function fakeMachine(
       return f === undefined ? null : Buffer.from(f);
     },
     async stat(path): Promise<FileStat | null> {
-      return files[path] !== undefined ? { mode: 0o644, size: 0 } : null;
+      if (files[path] !== undefined) return { mode: 0o644, size: 0 };
+      // A listed command is installed, as an executable in /usr/sbin.
+      const bin = /^\/usr\/sbin\/([^/]+)$/.exec(path)?.[1];
+      if (bin && Object.keys(commands).some((c) => c.split(' ')[0] === bin))
+        return { mode: 0o755, size: 0 };
+      return null;
     },
     async writeFileAtomic() {
       throw new Error('the monitor must not write files');

@@ -14,6 +14,9 @@ import { destinationKey, serviceKey, type ServiceSnapshot } from '../../source/m
 import {
   canonicalIpv6,
   hexToIpv4,
+  LineReuse,
+  listingReuse,
+  type ParsedDestination,
   parseFibTrieLocal,
   parseIfInet6,
   parseIpvsadmList,
@@ -522,5 +525,104 @@ describe('local addresses from /proc (captured in a lab guest with ip -j addr at
     expect(v6).toContain('fd00::100');
     const failed = 'fd000000000000000000000000000200 02 40 00 88    ens33\n';
     expect(parseIfInet6(failed)).toEqual([]);
+  });
+});
+
+describe('parsing again with LineReuse (the monitor, every second)', () => {
+  const dirs = ['debian12-ipvsadm-1.31/', 'debian12-lab/', 'el7-ipvsadm-1.27/'];
+  const procTexts = dirs.map((d) => fixture(`${d}proc-net-ip_vs.txt`));
+  const statsTexts = dirs.flatMap((d) => [
+    fixture(`${d}ipvsadm-Ln-stats-exact.txt`),
+    fixture(`${d}ipvsadm-Ln-stats.txt`),
+  ]);
+  /** Edits of a text's lines: what changes between two readings, and worse. */
+  const edit = fc.oneof(
+    fc.record({
+      op: fc.constant('digit' as const),
+      at: fc.nat(),
+      d: fc.integer({ min: 0, max: 9 }),
+    }),
+    fc.record({ op: fc.constant('drop' as const), at: fc.nat() }),
+    fc.record({ op: fc.constant('repeat' as const), at: fc.nat() }),
+    fc.record({ op: fc.constant('swap' as const), at: fc.nat(), to: fc.nat() }),
+  );
+  function apply(
+    text: string,
+    edits: readonly { op: string; at: number; d?: number; to?: number }[],
+  ): string {
+    const lines = text.split('\n');
+    for (const e of edits) {
+      const i = e.at % lines.length;
+      const line = lines[i] ?? '';
+      if (e.op === 'digit') {
+        const m = /\d/g;
+        const spots = [...line.matchAll(m)].map((x) => x.index ?? 0);
+        const at = spots[(e.d ?? 0) % Math.max(1, spots.length)];
+        if (at !== undefined) lines[i] = `${line.slice(0, at)}${e.d}${line.slice(at + 1)}`;
+      } else if (e.op === 'drop') lines.splice(i, 1);
+      else if (e.op === 'repeat') lines.splice(i, 0, line);
+      else {
+        const j = (e.to ?? 0) % lines.length;
+        [lines[i], lines[j]] = [lines[j] ?? '', line];
+      }
+    }
+    return lines.join('\n');
+  }
+  const readings = (texts: string[]) =>
+    fc.array(
+      fc.record({
+        base: fc.nat({ max: texts.length - 1 }),
+        edits: fc.array(edit, { maxLength: 4 }),
+      }),
+      { minLength: 2, maxLength: 6 },
+    );
+
+  it('gives what a fresh parse gives, reading after reading, whatever changed', () => {
+    fc.assert(
+      fc.property(readings(procTexts), readings(statsTexts), (procs, stats) => {
+        const procReuse = new LineReuse<ParsedDestination>();
+        const statsReuse = listingReuse();
+        for (const r of procs) {
+          const text = apply(procTexts[r.base] ?? '', r.edits);
+          expect(parseProcIpVs(text, 250, procReuse)).toEqual(parseProcIpVs(text, 250));
+        }
+        for (const r of stats) {
+          const text = apply(statsTexts[r.base] ?? '', r.edits);
+          expect(parseIpvsadmListing(text, statsReuse)).toEqual(parseIpvsadmListing(text));
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('shares the servers whose lines did not change, and parses the changed ones', () => {
+    const text = fixture('debian12-ipvsadm-1.31/proc-net-ip_vs.txt');
+    const reuse = new LineReuse<ParsedDestination>();
+    const a = parseProcIpVs(text, 250, reuse);
+    const lines = text.split('\n');
+    const at = lines.findIndex((l) => l.trimStart().startsWith('->') && !l.includes('Remote'));
+    // one more inactive connection on the first server
+    lines[at] = (lines[at] ?? '').replace(/(\d+)\s*$/, (n) => String(Number(n) + 1));
+    const b = parseProcIpVs(lines.join('\n'), 250, reuse);
+    const first = (t: typeof a) => t.services[0]?.destinations[0];
+    expect(first(b)).not.toBe(first(a));
+    expect((first(b)?.inactiveConns ?? 0) - (first(a)?.inactiveConns ?? 0)).toBe(1);
+    const rest = (t: typeof a) => t.services.flatMap((s) => s.destinations).slice(1);
+    expect(rest(b).length).toBeGreaterThan(2);
+    rest(b).forEach((d, i) => expect(d).toBe(rest(a)[i]));
+    // services are new each time: they gather the destinations
+    expect(b.services[0]).not.toBe(a.services[0]);
+  });
+
+  it('keeps the "rounded numbers" mark of a reused line (ipvsadm without --exact)', () => {
+    // only one server's line is rounded (its service's line is exact)
+    const lines = fixture('debian12-ipvsadm-1.31/ipvsadm-Ln-stats-exact.txt').split('\n');
+    const at = lines.findIndex((l) => /^\s+->\s+\d/.test(l));
+    lines[at] = (lines[at] ?? '').replace(/\d+\s*$/, '12K');
+    const text = lines.join('\n');
+    const reuse = listingReuse();
+    expect(parseIpvsadmListing(text, reuse).approximate).toBe(true);
+    expect(parseIpvsadmListing(text, reuse).approximate).toBe(true);
+    expect(parseIpvsadmListing(text.replace('12K', '12000'), reuse).approximate).toBe(false);
   });
 });

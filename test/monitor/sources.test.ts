@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   checkIpvsAvailable,
   createIpvsSource,
+  findOnPath,
   QUIET_RECHECK_MS,
   vrrpState,
 } from '../../source/monitor/sources.js';
@@ -24,9 +25,6 @@ function debianDirector(extra: Record<string, FakeCommand> = {}, uid = 0) {
         '# Linux/x86 6.1.0 Kernel Configuration\nCONFIG_HZ_250=y\nCONFIG_HZ=250\n',
     },
     commands: {
-      'ipvsadm --version': {
-        stdout: 'ipvsadm v1.31 2019/12/24 (compiled with popt and IPVS v1.2.1)\n',
-      },
       'ipvsadm -Ln --stats --exact': { stdout: fixture(`${DEB}ipvsadm-Ln-stats-exact.txt`) },
       'ipvsadm -Ln --rate --exact': { stdout: fixture(`${DEB}ipvsadm-Ln-rate-exact.txt`) },
       'systemctl is-active --quiet keepalived': { exitCode: 0 },
@@ -45,7 +43,28 @@ describe('checkIpvsAvailable', () => {
       expect(none.message).toMatch(/ipvsadm is not installed/);
       expect(none.message).toMatch(/lvs-setup monitor --demo/);
     }
-    expect(await checkIpvsAvailable(debianDirector())).toEqual({ ok: true });
+    const m = debianDirector();
+    expect(await checkIpvsAvailable(m)).toEqual({ ok: true });
+    // ipvsadm is looked for on PATH, not run
+    expect(m.calls).toEqual([]);
+    const noIpvsadm = await checkIpvsAvailable(
+      fakeMachine({ files: { '/proc/net/ip_vs': fixture(`${DEB}proc-net-ip_vs.txt`) } }),
+    );
+    expect(noIpvsadm.ok).toBe(false);
+    if (!noIpvsadm.ok) {
+      expect(noIpvsadm.message).toMatch(/ipvsadm is not installed/);
+      expect(noIpvsadm.message).not.toMatch(/ip_vs kernel module/);
+    }
+  });
+
+  it('finds a program on PATH only as an executable file', async () => {
+    const m = fakeMachine();
+    m.env = (name) => (name === 'PATH' ? '/opt/x/bin:relative:/usr/bin/' : undefined);
+    m.files['/usr/bin/ipvsadm'] = '';
+    // mode 0644 in the fake: not executable, so not found
+    expect(await findOnPath(m, 'ipvsadm')).toBeNull();
+    m.stat = async (p) => (p === '/usr/bin/ipvsadm' ? { mode: 0o755, size: 1 } : null);
+    expect(await findOnPath(m, 'ipvsadm')).toBe('/usr/bin/ipvsadm');
   });
 });
 
@@ -292,6 +311,22 @@ describe('the real source on a fake machine', () => {
     expect(s.director).toEqual({ vrrp: 'BACKUP', keepalived: true, vipsPresent: [] });
     // No /proc/net/ip_vs_stats: the totals are the services' sum.
     expect(s.totals?.conns).toBe(96411 + 2567818 + 10466 + 180823 + 399354);
+  });
+
+  it("asks systemd's cgroup tree, not systemctl, when keepalived has no pid file", async () => {
+    for (const slice of ['/sys/fs/cgroup/system.slice', '/sys/fs/cgroup/systemd/system.slice']) {
+      let t = 0;
+      const m = debianDirector();
+      m.files[slice] = '';
+      m.files[`${slice}/keepalived.service`] = '';
+      const source = createIpvsSource(m, { now: () => t, directorRefreshMs: 5000 });
+      expect((await source.read()).director.keepalived).toBe(true);
+      // keepalived stops: systemd removes its cgroup; seen at the next director refresh
+      delete m.files[`${slice}/keepalived.service`];
+      t = 6000;
+      expect((await source.read()).director).toMatchObject({ keepalived: false, vrrp: 'none' });
+      expect(m.calls.filter((c) => c[0] === 'systemctl')).toEqual([]);
+    }
   });
 
   it('says none without keepalived', async () => {
