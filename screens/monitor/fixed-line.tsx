@@ -131,11 +131,9 @@ function painter(style: LineStyle): Painter | null {
   return any ? (text) => c(text) : null;
 }
 
-/** The finished line as the terminal shows it: text and colour codes. */
-export function paintLine(line: BlockLine, width: number): string {
-  const inner = fitSegments(line.segments, width)
-    .map((s) => painter(s)?.(s.text) ?? s.text)
-    .join('');
+/** The finished line as the terminal shows it (text and colour codes), from its fitted segments. */
+function paintLine(line: LineStyle, parts: readonly Segment[]): string {
+  const inner = parts.map((s) => painter(s)?.(s.text) ?? s.text).join('');
   return painter(line)?.(inner) ?? inner;
 }
 
@@ -166,7 +164,7 @@ export function blockRuns(lines: readonly BlockLine[], width: number): Run[] {
     block ??= { placeholder: [], painted: [] };
     // At least one column: Ink draws nothing for an empty line, and the index must still count it.
     block.placeholder.push('x'.repeat(Math.max(1, length)));
-    block.painted.push(length === 0 ? ' ' : paintLine(line, width));
+    block.painted.push(length === 0 ? ' ' : paintLine(line, parts));
   }
   flush();
   return runs;

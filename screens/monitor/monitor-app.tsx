@@ -10,6 +10,12 @@ import { initialState, monitorReducer, sampleChangesNothing } from './reducer.js
  * events, and hands changes to `onAction` (the core's executor). Without onAction it only watches.
  */
 
+/**
+ * How the live monitor is rendered: Ink rewrites only the lines that changed (a reading changes a
+ * few numbers of a 50-line screen, and the terminal, or script(1) or ssh between, gets those).
+ */
+export const MONITOR_INK_OPTIONS = { exitOnCtrlC: true, incrementalRendering: true } as const;
+
 export interface MonitorAppProps {
   source: MonitorSource;
   intervalMs: number;

@@ -11,7 +11,7 @@
 //    counters then move at every kernel period, so neither viewer can skip a reading).
 //   LAB_BENCH_N=1000  LAB_SKIP_ASSETS=1  LAB_BENCH_PARTS=apply,monitor (default both)
 //   LAB_BENCH_TRAFFIC=idle,busy (default both)  LAB_BENCH_MONITOR_S=60
-//   LAB_BENCH_VIEWERS=watch,monitor (default both)
+//   LAB_BENCH_VIEWERS=watch,monitor (default both)  LAB_BENCH_ALSO=label=path,… (more builds)
 //   LAB_BENCH_PROF=dir: the monitor runs under node --cpu-prof and leaves its profile in dir
 //   (inside the checkout, which the guest shares; it exits by itself 3 s before its time is up,
 //   a profile is written only at a normal exit). Profiling slows it: its figures are not the
@@ -196,13 +196,26 @@ async function monitorVsWatch(lab, { traffic = false } = {}) {
     );
     nodeFlags = `--cpu-prof --cpu-prof-dir=${prof} --import ${exitAfter} `;
   }
+  // LAB_BENCH_ALSO=label=path,…: more builds of the monitor, each measured the same way beside
+  // this one (e.g. the last commit's dist, to see what a change does in one run).
+  const builds = [['lvs-setup monitor (1 s)', LVS_SETUP]];
+  // An item's path may end in @flag+flag: node options for that run (V8 flags to try).
+  for (const item of (process.env.LAB_BENCH_ALSO ?? '').split(',').filter(Boolean)) {
+    const at = item.indexOf('=');
+    const [file, flags = ''] = item.slice(at + 1).split('@');
+    builds.push([
+      `monitor ${item.slice(0, at)} (1 s)`,
+      path.resolve(file),
+      flags.split('+').filter(Boolean).join(' '),
+    ]);
+  }
   const viewers = [
     ['watch -n1 ipvsadm -Ln --stats --rate', 'watch -n1 ipvsadm -Ln --stats --rate', 'watch'],
-    [
-      'lvs-setup monitor (1 s)',
-      `env -u CI node ${nodeFlags}${LVS_SETUP} monitor --interval 1`,
-      'lvs-setup.js monitor',
-    ],
+    ...builds.map(([label, file, flags = '']) => [
+      label,
+      `env -u CI node ${nodeFlags}${flags ? `${flags} ` : ''}${file} monitor --interval 1`,
+      `${path.basename(file)} monitor`,
+    ]),
   ];
   const out = [];
   const only = (process.env.LAB_BENCH_VIEWERS ?? 'watch,monitor').split(',');
@@ -245,6 +258,32 @@ async function monitorVsWatch(lab, { traffic = false } = {}) {
       'lvs',
       `for p in $(pgrep -f '${pattern}'); do grep VmHWM /proc/$p/status; done | sort -k2 -n | tail -1`,
     );
+    // Where the unit's CPU went: each live process and thread (seconds of utime+stime), the
+    // rest being processes that already exited (ipvsadm, sh).
+    const threads = await lab.sh(
+      'lvs',
+      `cg=/sys/fs/cgroup/system.slice/${unit}.service; for p in $(cat $cg/cgroup.procs); do ` +
+        `for t in /proc/$p/task/*; do n=$(tr ' ' _ < $t/comm); [ "\${t##*/}" = "$p" ] && n="$n(main)"; ` +
+        `printf '%s %s %s\\n' "$p" "$n" ` +
+        `"$(sed 's/.*) //' $t/stat | awk '{print $12+$13}')"; done; done`,
+    );
+    const hz = 100;
+    const rowsCpu = threads.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' '))
+      .map(([pid, comm, ticks]) => ({ pid, comm, s: Number(ticks) / hz }))
+      .filter((x) => x.comm && Number.isFinite(x.s));
+    const live = rowsCpu.reduce((n, x) => n + x.s, 0);
+    const byName = new Map();
+    for (const x of rowsCpu) byName.set(x.comm, (byName.get(x.comm) ?? 0) + x.s);
+    console.log(
+      `  ${label}: CPU by thread (s): ${[...byName]
+        .sort((a, b) => b[1] - a[1])
+        .map(([n, v]) => `${n} ${v.toFixed(2)}`)
+        .join(', ')}; exited processes ${(cpuLate - live).toFixed(2)}`,
+    );
     const r = await run;
     if (traffic) {
       await lab.sh('lvs', `systemctl stop ${unit}-traffic.service || true`);
@@ -253,7 +292,7 @@ async function monitorVsWatch(lab, { traffic = false } = {}) {
       if (moved < seconds * rate * 0.5)
         throw new Error(`the traffic did not reach IPVS (${moved} connections)`);
     }
-    if (prof && label.startsWith('lvs-setup')) {
+    if (prof && label !== viewers[0][0]) {
       // the guest writes into its overlay of the checkout: copied out to the same place here
       const ls = await lab.sh('lvs', `ls ${prof} | grep cpuprofile || true`);
       for (const f of ls.stdout.split('\n').filter(Boolean)) {
