@@ -113,8 +113,6 @@ async function measureFrames(o: Required<BenchMonitorOptions>, fastOutput: boole
       stdin: new FakeInput() as unknown as NodeJS.ReadStream,
       patchConsole: false,
       exitOnCtrlC: false,
-      // as the live monitor renders (MONITOR_INK_OPTIONS): only the lines that changed
-      incrementalRendering: true,
       maxFps: 10_000,
     });
     return { terminal, instance };

@@ -11,10 +11,11 @@ import { initialState, monitorReducer, sampleChangesNothing } from './reducer.js
  */
 
 /**
- * How the live monitor is rendered: Ink rewrites only the lines that changed (a reading changes a
- * few numbers of a 50-line screen, and the terminal, or script(1) or ssh between, gets those).
+ * How the live monitor is rendered. Not with Ink 6.8's incrementalRendering (only the changed
+ * lines rewritten): in tmux its frames were drawn below one another, header after header
+ * (test/e2e/wizard-pty.test.ts caught it), so Ink redraws the whole screen each frame.
  */
-export const MONITOR_INK_OPTIONS = { exitOnCtrlC: true, incrementalRendering: true } as const;
+export const MONITOR_INK_OPTIONS = { exitOnCtrlC: true } as const;
 
 export interface MonitorAppProps {
   source: MonitorSource;

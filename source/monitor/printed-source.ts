@@ -15,7 +15,7 @@ import {
   parseProcIpVsStats,
   type ParsedDestination,
 } from './parse.js';
-import { buildSnapshot } from './snapshot.js';
+import { buildSnapshot, SnapshotReuse, withHealth } from './snapshot.js';
 import type { MonitorSource } from './source-types.js';
 
 const NO_RATES: Rates = { cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
@@ -34,6 +34,7 @@ export function printedSource(inner: MonitorSource): MonitorSource {
   // As the real source parses: only the lines that changed since the last reading.
   const procReuse = new LineReuse<ParsedDestination>();
   const statsReuse = listingReuse();
+  const snapshotReuse = new SnapshotReuse();
   // Through a Buffer, as a child process's output arrives: one flat string, not a rope.
   const flat = (text: string) => Buffer.from(text).toString();
   const source: MonitorSource = {
@@ -61,16 +62,14 @@ export function printedSource(inner: MonitorSource): MonitorSource {
           ? { expireQuiescentTemplate: s.expireQuiescentTemplate }
           : {}),
         warnings: s.warnings,
+        reuse: snapshotReuse,
       });
       const health = new Map<string, Health>();
       for (const svc of s.services)
         for (const d of svc.destinations) if (d.health) health.set(d.key, d.health);
       if (health.size > 0) {
         for (const svc of snapshot.services)
-          for (const d of svc.destinations) {
-            const h = health.get(d.key);
-            if (h) d.health = h;
-          }
+          svc.destinations = withHealth(svc.destinations, (d) => health.get(d.key));
       }
       return snapshot;
     },

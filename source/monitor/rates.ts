@@ -51,6 +51,12 @@ function fieldDelta(field: keyof Counters, prev: number, next: number): number |
   return null;
 }
 
+/** The rates of a counter that did not move: one shared, frozen object (see computeRates). */
+const AT_REST: { rates: Rates; reset: boolean } = Object.freeze({
+  rates: Object.freeze({ cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 }),
+  reset: false,
+});
+
 export function counterRates(
   prev: Counters | null | undefined,
   next: Counters | null | undefined,
@@ -58,6 +64,16 @@ export function counterRates(
   fallback: Rates | null = null,
 ): { rates: Rates | null; reset: boolean } {
   if (!prev || !next || !(dtSeconds > 0)) return { rates: fallback, reset: false };
+  // The same counters object (a line that did not change) or the same numbers: nothing moved.
+  if (
+    prev === next ||
+    (prev.conns === next.conns &&
+      prev.inPkts === next.inPkts &&
+      prev.outPkts === next.outPkts &&
+      prev.inBytes === next.inBytes &&
+      prev.outBytes === next.outBytes)
+  )
+    return AT_REST;
   const conns = fieldDelta('conns', prev.conns, next.conns);
   const inPkts = fieldDelta('inPkts', prev.inPkts, next.inPkts);
   const outPkts = fieldDelta('outPkts', prev.outPkts, next.outPkts);
@@ -84,14 +100,15 @@ export function counterRates(
   };
 }
 
-function shares(destinations: RatedDestination[]): void {
-  const cps = destinations.reduce((n, d) => n + (d.rates?.cps ?? 0), 0);
-  if (cps > 0) {
-    for (const d of destinations) d.share = (d.rates?.cps ?? 0) / cps;
-    return;
-  }
+/** Each server's share of its service's new connections, or of its connections when none are new. */
+function shares(
+  destinations: readonly DestinationSnapshot[],
+  rates: readonly { rates: Rates | null }[],
+): number[] {
+  const cps = rates.reduce((n, r) => n + (r.rates?.cps ?? 0), 0);
+  if (cps > 0) return rates.map((r) => (r.rates?.cps ?? 0) / cps);
   const conns = destinations.reduce((n, d) => n + d.activeConns + d.inactiveConns, 0);
-  for (const d of destinations) d.share = conns > 0 ? (d.activeConns + d.inactiveConns) / conns : 0;
+  return destinations.map((d) => (conns > 0 ? (d.activeConns + d.inactiveConns) / conns : 0));
 }
 
 /**
@@ -118,7 +135,12 @@ class KeyFinder<T extends { key: string }> {
 function ratedDestination(
   d: DestinationSnapshot,
   r: { rates: Rates | null; reset: boolean },
+  share: number,
 ): RatedDestination {
+  const known = ratedAtRest.get(d);
+  // A server whose snapshot is the one rated last time (SnapshotReuse), rated the same again.
+  if (known && known.rates === r.rates && known.reset === r.reset && known.share === share)
+    return known;
   const out: RatedDestination = {
     key: d.key,
     address: d.address,
@@ -131,12 +153,22 @@ function ratedDestination(
     counters: d.counters,
     rates: r.rates,
     reset: r.reset,
-    share: 0,
+    share,
   };
   if ('kernelRates' in d) out.kernelRates = d.kernelRates;
   if ('health' in d) out.health = d.health;
+  // Kept only for rates that are shared objects (at rest, the kernel's, none): moving ones are new.
+  if (r.rates === AT_REST.rates || r.rates === null || r.rates === d.kernelRates)
+    ratedAtRest.set(d, out);
   return out;
 }
+
+/**
+ * The last rated form of each server snapshot whose rates were a shared object: an idle server
+ * of a busy table is the same snapshot reading after reading, and gets the same rated object.
+ * Read-only, as all snapshots.
+ */
+const ratedAtRest = new WeakMap<DestinationSnapshot, RatedDestination>();
 
 function ratedService(
   s: ServiceSnapshot,
@@ -200,13 +232,13 @@ export function computeRates(prev: Snapshot | null, next: Snapshot): RatedSnapsh
   const services: RatedService[] = next.services.map((s, si) => {
     const ps = prevServices.find(si, s.key);
     const prevDests = new KeyFinder(ps?.destinations);
-    const destinations: RatedDestination[] = s.destinations.map((d, di) =>
-      ratedDestination(
-        d,
-        counterRates(prevDests.find(di, d.key)?.counters, d.counters, dt, d.kernelRates ?? null),
-      ),
+    const destRates = s.destinations.map((d, di) =>
+      counterRates(prevDests.find(di, d.key)?.counters, d.counters, dt, d.kernelRates ?? null),
     );
-    shares(destinations);
+    const share = shares(s.destinations, destRates);
+    const destinations: RatedDestination[] = s.destinations.map((d, di) =>
+      ratedDestination(d, destRates[di] ?? AT_REST, share[di] ?? 0),
+    );
     const r = counterRates(ps?.counters, s.counters, dt, s.kernelRates ?? null);
     let rates = r.rates;
     // Without service counters (not root), the servers' kernel rates still add up.

@@ -12,7 +12,7 @@ import {
   type ServiceSnapshot,
   type Snapshot,
 } from './model.js';
-import type { ParsedIpvsStats, ParsedService, ParsedTable } from './parse.js';
+import type { ParsedDestination, ParsedIpvsStats, ParsedService, ParsedTable } from './parse.js';
 
 export interface SnapshotInput {
   takenAt: number;
@@ -29,7 +29,35 @@ export interface SnapshotInput {
   director: DirectorState;
   expireQuiescentTemplate?: boolean | null;
   warnings?: string[];
+  /** Kept by a source across its readings: unchanged servers keep their snapshot objects. */
+  reuse?: SnapshotReuse;
 }
+
+/**
+ * What buildSnapshot made from each parsed server last time, for a source that reads the same
+ * table again and again: a server whose parsed lines are the same objects as then (LineReuse
+ * shares them while their text does not change) gets the same DestinationSnapshot, and a
+ * service whose servers are all the same gets the same sorted list. The results are read-only.
+ */
+export class SnapshotReuse {
+  readonly destinations = new WeakMap<
+    ParsedDestination,
+    {
+      service: string;
+      stats: ParsedDestination | undefined;
+      rates: ParsedDestination | undefined;
+      out: DestinationSnapshot;
+    }
+  >();
+  /** By service key: the servers in the table's order, and that list sorted. */
+  readonly sorted = new Map<
+    string,
+    { inOrder: DestinationSnapshot[]; sorted: DestinationSnapshot[] }
+  >();
+}
+
+const sameList = <T>(a: readonly T[], b: readonly T[]) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
 
 function indexServices(table: ParsedTable | null | undefined): Map<string, ParsedService> {
   const out = new Map<string, ParsedService>();
@@ -71,15 +99,21 @@ class DestinationFinder<T extends { address: string; port: number }> {
 export function buildSnapshot(input: SnapshotInput): Snapshot {
   const stats = indexServices(input.stats);
   const rates = indexServices(input.rates);
+  const reuse = input.reuse;
+  const seenServices = reuse ? new Set<string>() : null;
   const services: ServiceSnapshot[] = input.table.services.map((ps) => {
     const key = serviceKey(ps);
+    seenServices?.add(key);
     const st = stats.get(key);
     const rt = rates.get(key);
     const statDests = new DestinationFinder(st?.destinations);
     const rateDests = new DestinationFinder(rt?.destinations);
-    const destinations: DestinationSnapshot[] = ps.destinations.map((pd, i) => {
+    const inOrder: DestinationSnapshot[] = ps.destinations.map((pd, i) => {
       const sd = statDests.find(i, pd.address, pd.port);
       const rd = rateDests.find(i, pd.address, pd.port);
+      const known = reuse?.destinations.get(pd);
+      if (known && known.service === key && known.stats === sd && known.rates === rd)
+        return known.out;
       const d: DestinationSnapshot = {
         key: destinationKey(key, pd),
         address: pd.address,
@@ -92,9 +126,16 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
         counters: sd?.counters ?? null,
       };
       if (rd?.rates) d.kernelRates = rd.rates;
+      reuse?.destinations.set(pd, { service: key, stats: sd, rates: rd, out: d });
       return d;
     });
-    destinations.sort(compareDestinations);
+    const before = reuse?.sorted.get(key);
+    let destinations: DestinationSnapshot[];
+    if (before && sameList(before.inOrder, inOrder)) destinations = before.sorted;
+    else {
+      destinations = inOrder.slice().sort(compareDestinations);
+      reuse?.sorted.set(key, { inOrder, sorted: destinations });
+    }
     const s: ServiceSnapshot = {
       key,
       protocol: ps.protocol,
@@ -113,6 +154,9 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
     return s;
   });
   services.sort(compareServices);
+  if (reuse && seenServices) {
+    for (const key of reuse.sorted.keys()) if (!seenServices.has(key)) reuse.sorted.delete(key);
+  }
 
   let totals: Counters | null = input.ipvsStats?.totals ?? null;
   if (!totals && services.length > 0 && services.every((s) => s.counters)) {
@@ -136,4 +180,23 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
   if (input.expireQuiescentTemplate !== undefined)
     snapshot.expireQuiescentTemplate = input.expireQuiescentTemplate;
   return snapshot;
+}
+
+/**
+ * The servers with their health as `healthOf` tells (undefined: as they are): the same list
+ * when nothing changes, else a new list with new objects where it changed. Snapshot objects are
+ * shared between readings (SnapshotReuse), so they are never written to.
+ */
+export function withHealth(
+  list: DestinationSnapshot[],
+  healthOf: (d: DestinationSnapshot) => DestinationSnapshot['health'] | undefined,
+): DestinationSnapshot[] {
+  let out: DestinationSnapshot[] | null = null;
+  list.forEach((d, i) => {
+    const h = healthOf(d);
+    if (h === undefined || d.health === h) return;
+    out ??= list.slice();
+    out[i] = { ...d, health: h };
+  });
+  return out ?? list;
 }

@@ -28,7 +28,7 @@ import {
   type ParsedTable,
 } from './parse.js';
 import { COUNTER_PERIOD_MS, countersTime } from './rates.js';
-import { buildSnapshot } from './snapshot.js';
+import { buildSnapshot, SnapshotReuse, withHealth } from './snapshot.js';
 import type { MonitorSource } from './source-types.js';
 
 export type { MonitorSource } from './source-types.js';
@@ -300,6 +300,7 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
   // The last texts' lines: only changed lines are parsed again (see LineReuse).
   const procReuse = new LineReuse<ParsedDestination>();
   const statsReuse = listingReuse();
+  const snapshotReuse = new SnapshotReuse();
   let hzFromConfigTried = false;
   let hzMeasureTried = false;
 
@@ -369,12 +370,14 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
     if (!probe) return;
     const t = now();
     for (const s of services) {
+      s.destinations = withHealth(s.destinations, (d) =>
+        d.port === 0 ? undefined : health.get(`${d.address}|${d.port}`)?.health,
+      );
       for (const d of s.destinations) {
         // A fwmark service's servers have port 0: nothing to connect to.
         if (d.port === 0) continue;
         const id = `${d.address}|${d.port}`;
         const known = health.get(id);
-        if (known) d.health = known.health;
         if (known?.pending || (known && t - known.at < healthEveryMs)) continue;
         const entry = { health: known?.health ?? ('up' as Health), at: t, pending: true };
         health.set(id, entry);
@@ -509,6 +512,7 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
         director: { vrrp: 'unknown', keepalived: false, vipsPresent: [] },
         expireQuiescentTemplate: eqt === null ? null : eqt.trim() === '1',
         warnings,
+        reuse: snapshotReuse,
       });
       if (counters && counters.at !== takenAt) snapshot.countersAt = counters.at;
       snapshot.director = directorNow ?? (await readDirector(snapshot.services));

@@ -156,6 +156,26 @@ async function totalConns(lab) {
   return parseInt(line.trim().split(/\s+/)[0] ?? '0', 16);
 }
 
+/**
+ * A unit's CPU so far by thread (seconds of utime+stime): the main thread of each process as
+ * "comm(main)", its other threads (V8's compiler and GC workers, libuv's pool) as "comm".
+ */
+async function threadCpu(lab, unit) {
+  const r = await lab.sh(
+    'lvs',
+    `cg=/sys/fs/cgroup/system.slice/${unit}.service; for p in $(cat $cg/cgroup.procs); do ` +
+      `for t in /proc/$p/task/*; do n=$(tr ' ' _ < $t/comm); [ "\${t##*/}" = "$p" ] && n="$n(main)"; ` +
+      `printf '%s %s\\n' "$n" "$(sed 's/.*) //' $t/stat | awk '{print $12+$13}')"; done; done`,
+  );
+  const out = new Map();
+  for (const line of r.stdout.trim().split('\n')) {
+    const [comm, ticks] = line.split(' ');
+    const s = Number(ticks) / 100; // USER_HZ
+    if (comm && Number.isFinite(s)) out.set(comm, (out.get(comm) ?? 0) + s);
+  }
+  return out;
+}
+
 /** The idle table, then the same table with traffic (LAB_BENCH_TRAFFIC=idle|busy: one only). */
 async function monitorParts(lab) {
   const which = process.env.LAB_BENCH_TRAFFIC ?? 'idle,busy';
@@ -249,6 +269,7 @@ async function monitorVsWatch(lab, { traffic = false } = {}) {
     const warm = WARM_S;
     await new Promise((r) => setTimeout(r, warm * 1000));
     const cpuWarm = await cgroupCpu();
+    const warmThreads = await threadCpu(lab, unit);
     const tWarm = Date.now();
     // peak RSS of the viewer's main process, read just before the unit's time is up
     await new Promise((r) => setTimeout(r, Math.max(0, (seconds - 5) * 1000 - (Date.now() - t0))));
@@ -258,31 +279,17 @@ async function monitorVsWatch(lab, { traffic = false } = {}) {
       'lvs',
       `for p in $(pgrep -f '${pattern}'); do grep VmHWM /proc/$p/status; done | sort -k2 -n | tail -1`,
     );
-    // Where the unit's CPU went: each live process and thread (seconds of utime+stime), the
-    // rest being processes that already exited (ipvsadm, sh).
-    const threads = await lab.sh(
-      'lvs',
-      `cg=/sys/fs/cgroup/system.slice/${unit}.service; for p in $(cat $cg/cgroup.procs); do ` +
-        `for t in /proc/$p/task/*; do n=$(tr ' ' _ < $t/comm); [ "\${t##*/}" = "$p" ] && n="$n(main)"; ` +
-        `printf '%s %s %s\\n' "$p" "$n" ` +
-        `"$(sed 's/.*) //' $t/stat | awk '{print $12+$13}')"; done; done`,
-    );
-    const hz = 100;
-    const rowsCpu = threads.stdout
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => l.split(' '))
-      .map(([pid, comm, ticks]) => ({ pid, comm, s: Number(ticks) / hz }))
-      .filter((x) => x.comm && Number.isFinite(x.s));
-    const live = rowsCpu.reduce((n, x) => n + x.s, 0);
-    const byName = new Map();
-    for (const x of rowsCpu) byName.set(x.comm, (byName.get(x.comm) ?? 0) + x.s);
+    const late = await threadCpu(lab, unit);
+    const live = [...late.values()].reduce((n, v) => n + v, 0);
+    const split = [...late]
+      .sort((a, b) => b[1] - a[1])
+      .map(
+        ([n, v]) =>
+          `${n} ${(warmThreads.get(n) ?? 0).toFixed(2)} + ${(v - (warmThreads.get(n) ?? 0)).toFixed(2)}`,
+      );
     console.log(
-      `  ${label}: CPU by thread (s): ${[...byName]
-        .sort((a, b) => b[1] - a[1])
-        .map(([n, v]) => `${n} ${v.toFixed(2)}`)
-        .join(', ')}; exited processes ${(cpuLate - live).toFixed(2)}`,
+      `  ${label}: CPU by thread, first ${warm} s + the rest (s): ${split.join(', ')}; ` +
+        `exited processes ${(cpuLate - live).toFixed(2)}`,
     );
     const r = await run;
     if (traffic) {

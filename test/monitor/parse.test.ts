@@ -29,7 +29,7 @@ import {
   splitHostPort,
 } from '../../source/monitor/parse.js';
 import { parseIpJsonAddr } from '../../source/facts/parse.js';
-import { buildSnapshot } from '../../source/monitor/snapshot.js';
+import { buildSnapshot, SnapshotReuse, withHealth } from '../../source/monitor/snapshot.js';
 import { fixture } from './helpers.js';
 
 const EL7 = 'el7-ipvsadm-1.27/';
@@ -593,6 +593,86 @@ describe('parsing again with LineReuse (the monitor, every second)', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('builds the same snapshots with SnapshotReuse, reading after reading', () => {
+    const deb = 'debian12-ipvsadm-1.31/';
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            proc: fc.array(edit, { maxLength: 3 }),
+            stats: fc.array(edit, { maxLength: 3 }),
+          }),
+          { minLength: 2, maxLength: 5 },
+        ),
+        (readings) => {
+          const procReuse = new LineReuse<ParsedDestination>();
+          const statsReuse = listingReuse();
+          const reuse = new SnapshotReuse();
+          for (const r of readings) {
+            const proc = apply(fixture(`${deb}proc-net-ip_vs.txt`), r.proc);
+            const stats = apply(fixture(`${deb}ipvsadm-Ln-stats-exact.txt`), r.stats);
+            const input = {
+              takenAt: 1,
+              host: 'h',
+              source: 'ipvs' as const,
+              director: { vrrp: 'none' as const, keepalived: false, vipsPresent: [] },
+            };
+            const reused = buildSnapshot({
+              ...input,
+              table: parseProcIpVs(proc, 250, procReuse),
+              stats: parseIpvsadmListing(stats, statsReuse),
+              reuse,
+            });
+            const fresh = buildSnapshot({
+              ...input,
+              table: parseProcIpVs(proc, 250),
+              stats: parseIpvsadmListing(stats),
+            });
+            expect(reused).toEqual(fresh);
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('keeps the snapshot objects of unchanged servers; health makes new ones', () => {
+    const deb = 'debian12-ipvsadm-1.31/';
+    const proc = fixture(`${deb}proc-net-ip_vs.txt`);
+    const procReuse = new LineReuse<ParsedDestination>();
+    const reuse = new SnapshotReuse();
+    const build = (text: string) =>
+      buildSnapshot({
+        takenAt: 1,
+        host: 'h',
+        source: 'ipvs',
+        director: { vrrp: 'none', keepalived: false, vipsPresent: [] },
+        table: parseProcIpVs(text, 250, procReuse),
+        reuse,
+      });
+    const a = build(proc);
+    const lines = proc.split('\n');
+    const at = lines.findIndex((l) => /^\s+->\s+[0-9A-F]/.test(l));
+    lines[at] = (lines[at] ?? '').replace(/(\d+)\s*$/, (n) => String(Number(n) + 1));
+    const b = build(lines.join('\n'));
+    const all = (x: typeof a) => x.services.flatMap((s) => s.destinations);
+    const changed = all(b).filter((d, i) => d !== all(a)[i]);
+    expect(changed).toHaveLength(1);
+    expect(changed[0]?.inactiveConns).toBe(
+      (all(a).find((d) => d.key === changed[0]?.key)?.inactiveConns ?? 0) + 1,
+    );
+    // a service none of whose servers changed keeps its (sorted) list
+    const untouched = b.services.findIndex((s) => !s.destinations.includes(changed[0]!));
+    expect(b.services[untouched]?.destinations).toBe(a.services[untouched]?.destinations);
+    // health is put on copies: the earlier reading still says what it said
+    const list = b.services[untouched]?.destinations ?? [];
+    const marked = withHealth(list, () => 'down');
+    expect(marked).not.toBe(list);
+    expect(marked.every((d) => d.health === 'down')).toBe(true);
+    expect(list.some((d) => d.health === 'down')).toBe(false);
+    expect(withHealth(marked, () => 'down')).toBe(marked);
   });
 
   it('shares the servers whose lines did not change, and parses the changed ones', () => {

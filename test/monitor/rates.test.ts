@@ -19,7 +19,7 @@ import {
   type History,
 } from '../../source/monitor/rates.js';
 import { buildSnapshot } from '../../source/monitor/snapshot.js';
-import { fixture } from './helpers.js';
+import { fixture, tableSnapshot } from './helpers.js';
 
 const EL7 = 'el7-ipvsadm-1.27/';
 const director = { vrrp: 'none' as const, keepalived: false, vipsPresent: [] };
@@ -217,5 +217,45 @@ describe('history for sparklines', () => {
     history = pushHistory(history, computeRates(null, smaller));
     expect(historyOf(history, gone)).toEqual([]);
     expect(historyOf(history, second.services[1]?.destinations[0]?.key ?? '')).toHaveLength(1);
+  });
+});
+
+describe('rating the same server snapshots again (a busy table with idle servers)', () => {
+  it('gives an idle server the same rated object, and a moving one a new one', () => {
+    const a = tableSnapshot({ takenAt: 1000 });
+    // one second later: service 0 server 0 moved; every other server is the same object
+    const moved = structuredClone(a.services[0]?.destinations[0]);
+    if (!moved?.counters) throw new Error('no server');
+    moved.counters = { ...moved.counters, conns: moved.counters.conns + 5 };
+    const b: Snapshot = {
+      ...a,
+      takenAt: 2000,
+      services: a.services.map((s, i) =>
+        i === 0 ? { ...s, destinations: [moved, ...s.destinations.slice(1)] } : s,
+      ),
+    };
+    const c: Snapshot = { ...b, takenAt: 3000 };
+    const r1 = computeRates(a, b);
+    const r2 = computeRates(b, c);
+    const dests = (r: ReturnType<typeof computeRates>) => r.services.flatMap((s) => s.destinations);
+    // service 1: nothing moved in either window, the same objects (rates all zero)
+    expect(r2.services[1]?.destinations).toEqual(r1.services[1]?.destinations);
+    r2.services[1]?.destinations.forEach((d, i) => expect(d).toBe(r1.services[1]?.destinations[i]));
+    expect(r2.services[1]?.destinations[0]?.rates).toEqual({
+      cps: 0,
+      inPps: 0,
+      outPps: 0,
+      inBps: 0,
+      outBps: 0,
+    });
+    // the server that moved: 5 new connections a second, then none
+    expect(dests(r1)[0]?.rates?.cps).toBe(5);
+    expect(dests(r1)[0]?.share).toBe(1);
+    expect(dests(r2)[0]?.rates?.cps).toBe(0);
+    expect(dests(r2)[0]).not.toBe(dests(r1)[0]);
+    // its idle siblings' share changed (of connections now, none are new): new objects
+    expect(dests(r1)[1]?.share).toBe(0);
+    expect(dests(r2)[1]?.share).toBeGreaterThan(0);
+    expect(dests(r2)[1]).not.toBe(dests(r1)[1]);
   });
 });
