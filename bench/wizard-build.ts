@@ -1,5 +1,7 @@
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
+// @ts-expect-error: a plain .mjs build script without types
+import { BUNDLE_BANNER } from '../scripts/build-patches.mjs';
 
 /**
  * Bundle an entry exactly as scripts/build.mjs bundles the CLI (same esbuild options), so the
@@ -26,9 +28,8 @@ export async function buildLikeRelease(entry: string, outfile: string): Promise<
       'process.env.NODE_ENV': '"production"',
       __LVS_SETUP_VERSION__: JSON.stringify(pkg.version),
     },
-    banner: {
-      js: "import { createRequire as __lvsCreateRequire } from 'node:module'; const require = __lvsCreateRequire(import.meta.url);",
-    },
+    // the release build's banner: require, __filename and __dirname for CommonJS dependencies
+    banner: { js: BUNDLE_BANNER },
     logLevel: 'warning',
   });
 }

@@ -33,3 +33,17 @@ export function lazyRgiEmojiRegex(source) {
       'const rgiEmojiRegex = { test: (text) => (rgiEmojiRegexBuilt ??= /^\\p{RGI_Emoji}$/v).test(text) };',
   );
 }
+
+/**
+ * The first line of every bundled file: CommonJS dependencies (write-file-atomic, enquirer)
+ * expect require, __filename and __dirname, which ESM does not have. Shared by scripts/build.mjs
+ * and bench/wizard-build.ts (the e2e test's private build), so both bundles can save files.
+ */
+export const BUNDLE_BANNER = [
+  "import { createRequire as __lvsCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __lvsFileURLToPath } from 'node:url';",
+  "import { dirname as __lvsDirname } from 'node:path';",
+  'const require = __lvsCreateRequire(import.meta.url);',
+  'const __filename = __lvsFileURLToPath(import.meta.url);',
+  'const __dirname = __lvsDirname(__filename);',
+].join(' ');

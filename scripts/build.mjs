@@ -2,7 +2,7 @@
 // tree, plus bin/lvs-setup.cjs, a tiny launcher that checks the Node version first.
 import { build } from 'esbuild';
 import { readFileSync, mkdirSync, chmodSync, rmSync, statSync } from 'node:fs';
-import { lazyRgiEmojiRegex } from './build-patches.mjs';
+import { BUNDLE_BANNER, lazyRgiEmojiRegex } from './build-patches.mjs';
 
 /**
  * Yoga's WebAssembly loader (Ink's layout engine) fetch()es its own inlined data: URL whenever a
@@ -66,17 +66,8 @@ const result = await build({
     'process.env.NODE_ENV': '"production"',
     __LVS_SETUP_VERSION__: JSON.stringify(pkg.version),
   },
-  banner: {
-    // CommonJS dependencies (write-file-atomic, enquirer) expect require, __filename and __dirname.
-    js: [
-      "import { createRequire as __lvsCreateRequire } from 'node:module';",
-      "import { fileURLToPath as __lvsFileURLToPath } from 'node:url';",
-      "import { dirname as __lvsDirname } from 'node:path';",
-      'const require = __lvsCreateRequire(import.meta.url);',
-      'const __filename = __lvsFileURLToPath(import.meta.url);',
-      'const __dirname = __lvsDirname(__filename);',
-    ].join(' '),
-  },
+  // CommonJS dependencies (write-file-atomic, enquirer) expect require, __filename and __dirname.
+  banner: { js: BUNDLE_BANNER },
   plugins: [noFetchForYoga, lazyEmoji],
   logLevel: 'warning',
 });

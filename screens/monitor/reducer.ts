@@ -260,8 +260,14 @@ function withSelection(state: MonitorState, index: number): MonitorState {
 }
 
 function reselect(state: MonitorState): MonitorState {
+  const key = state.selectedKey;
+  // Usually the selected row is still where it was: no search through a thousand rows.
   const byKey =
-    state.selectedKey === null ? -1 : state.rows.findIndex((r) => r.key === state.selectedKey);
+    key === null
+      ? -1
+      : state.rows[state.selected]?.key === key
+        ? state.selected
+        : state.rows.findIndex((r) => r.key === key);
   return withSelection(state, byKey >= 0 ? byKey : state.selected);
 }
 
@@ -439,14 +445,16 @@ function onSample(state: MonitorState, snapshot: Snapshot): MonitorState {
   const newCounters = !state.raw || countersTime(state.raw) !== countersTime(snapshot);
   // Copied only when a server is seen for the first time (not a thousand keys every second).
   let originalWeights = state.originalWeights;
-  for (const s of snapshot.services) {
+  snapshot.services.forEach((s, i) => {
+    // The same list of servers as in the last reading (SnapshotReuse): already looked at.
+    if (state.raw?.services[i]?.destinations === s.destinations) return;
     for (const d of s.destinations) {
       if (d.weight > 0 && !(d.key in originalWeights)) {
         if (originalWeights === state.originalWeights) originalWeights = { ...originalWeights };
         originalWeights[d.key] = d.weight;
       }
     }
-  }
+  });
   const next: MonitorState = {
     ...state,
     raw: snapshot,

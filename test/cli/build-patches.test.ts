@@ -1,10 +1,11 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs build script without types
-import { lazyRgiEmojiRegex } from '../../scripts/build-patches.mjs';
+import { BUNDLE_BANNER, lazyRgiEmojiRegex } from '../../scripts/build-patches.mjs';
 
 const patch = lazyRgiEmojiRegex as (source: string) => string | null;
 // Ink's own string-width (the one the bundle patches), found the way Ink finds it.
@@ -53,5 +54,30 @@ describe("the build's patch of string-width (emoji pattern built on first use)",
       patch('const rgiEmojiRegex = /^\\p{RGI_Emoji}$/v;\nexport const r = rgiEmojiRegex;'),
     ).toThrow(/rgiEmojiRegex/);
     expect(() => patch('const emoji = /^\\p{RGI_Emoji}$/v;')).toThrow(/string-width changed/);
+  });
+});
+
+describe('the banner every bundle starts with', () => {
+  it('gives ESM chunks the require, __filename and __dirname CommonJS dependencies use', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvs-banner-'));
+    const file = join(dir, 'chunk.mjs');
+    writeFileSync(
+      file,
+      `${BUNDLE_BANNER as string}\nexport default [typeof require('node:fs').readFileSync, __filename, __dirname];\n`,
+    );
+    try {
+      const got = ((await import(pathToFileURL(file).href)) as { default: unknown[] }).default;
+      expect(got).toEqual(['function', file, dir]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is the one the release build and the e2e test’s private build both use', () => {
+    for (const f of ['../../scripts/build.mjs', '../../bench/wizard-build.ts']) {
+      expect(readFileSync(new URL(f, import.meta.url), 'utf8')).toMatch(
+        /banner: \{ js: BUNDLE_BANNER \}/,
+      );
+    }
   });
 });

@@ -48,6 +48,25 @@ describe('monitor reducer', () => {
     expect(s.originalWeights['tcp:10.0.0.1:80>172.16.0.12:80']).toBe(3);
   });
 
+  it("remembers a server's first weight whether or not its service's list is a kept one", () => {
+    const a = tableSnapshot({ takenAt: 1000 });
+    let s = run(initialState(), { type: 'sample', snapshot: a });
+    // the next reading shares service 0's list (SnapshotReuse) and brings a new server in 1
+    const s1 = a.services[1];
+    if (!s1) throw new Error('no service');
+    const added = { ...s1.destinations[0], address: '172.16.1.99' } as (typeof s1.destinations)[0];
+    added.key = `${s1.key}>172.16.1.99:80`;
+    added.weight = 7;
+    const b = {
+      ...a,
+      takenAt: 2000,
+      services: [a.services[0], { ...s1, destinations: [...s1.destinations, added] }],
+    } as typeof a;
+    s = run(s, { type: 'sample', snapshot: b });
+    expect(s.originalWeights[added.key]).toBe(7);
+    expect(s.originalWeights['tcp:10.0.0.1:80>172.16.0.12:80']).toBe(3);
+  });
+
   it('between two counter readings keeps the rates and adds no sparkline sample', () => {
     const s = withTraffic();
     // A reading at 2 s whose counters are the ones read at 1 s (the kernel has not updated them).
