@@ -98,13 +98,22 @@ async function requestLoop(lab, guest, url, n, opts) {
 }
 
 /**
- * `ipvsadm -Ln --stats` once the counters have caught up: kernel 6.x sums its per-CPU counters
- * in the rate estimator, every 2 s, so a reading right after a fast loop misses its last ~2 s
- * (measured: 134 of 200 connections, exactly 4 packets each, right after a one-curl loop).
+ * `ipvsadm -Ln --stats --exact` once the counters have caught up: kernel 6.x sums its per-CPU
+ * counters in the rate estimator, every 2 s, so a reading right after a fast loop misses its
+ * last ~2 s (measured: 134 of 200 connections, exactly 4 packets each, right after a one-curl
+ * loop). Read until two readings a whole estimator period apart (2.2 s) agree, at most
+ * `timeoutMs`; the last reading either way.
  */
-export async function settledStats(lab, guest) {
-  await new Promise((r) => setTimeout(r, 4500));
-  return lab.exec(guest, ['ipvsadm', '-Ln', '--stats'], { check: true });
+export async function settledStats(lab, guest, { timeoutMs = 15000 } = {}) {
+  const read = () => lab.exec(guest, ['ipvsadm', '-Ln', '--stats', '--exact'], { check: true });
+  const deadline = Date.now() + timeoutMs;
+  let last = await read();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 2200));
+    const next = await read();
+    if (next.stdout === last.stdout || Date.now() > deadline) return next;
+    last = next;
+  }
 }
 
 /** Counts of each distinct body (e.g. which real server answered). */
