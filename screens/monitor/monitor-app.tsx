@@ -10,13 +10,6 @@ import { initialState, monitorReducer, sampleChangesNothing } from './reducer.js
  * events, and hands changes to `onAction` (the core's executor). Without onAction it only watches.
  */
 
-/**
- * How the live monitor is rendered. Not with Ink 6.8's incrementalRendering (only the changed
- * lines rewritten): in tmux its frames were drawn below one another, header after header
- * (test/e2e/wizard-pty.test.ts caught it), so Ink redraws the whole screen each frame.
- */
-export const MONITOR_INK_OPTIONS = { exitOnCtrlC: true } as const;
-
 export interface MonitorAppProps {
   source: MonitorSource;
   intervalMs: number;

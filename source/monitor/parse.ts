@@ -183,9 +183,9 @@ export class LineReuse<T> {
     return v;
   }
 
-  keep(i: number, value: T): T {
+  /** What line `i` of this text was parsed into, for the next text. */
+  keep(i: number, value: T): void {
     this.values[i] = value;
-    return value;
   }
 }
 
@@ -312,10 +312,6 @@ function readServiceName(
   };
 }
 
-/**
- * `ipvsadm -Ln`, `ipvsadm -Ln --stats [--exact]` or `ipvsadm -Ln --rate [--exact]`; the kind comes
- * from the title line. (With both --stats and --rate, ipvsadm prints only the stats.)
- */
 /** A destination line as parsed: the destination and whether its numbers were rounded (K/M). */
 interface ListedDestination {
   kind: ListingKind | null;
@@ -323,6 +319,10 @@ interface ListedDestination {
   approximate: boolean;
 }
 
+/**
+ * `ipvsadm -Ln`, `ipvsadm -Ln --stats [--exact]` or `ipvsadm -Ln --rate [--exact]`; the kind comes
+ * from the title line. (With both --stats and --rate, ipvsadm prints only the stats.)
+ */
 export function parseIpvsadmListing(
   text: string,
   reuse?: LineReuse<ListedDestination>,

@@ -227,12 +227,11 @@ export async function runMonitor(options: RunMonitorOptions): Promise<number> {
 
   // The monitor draws with the faster, byte-identical output step (screens/ink-fast-output.ts):
   // bench/monitor.ts measures it against Ink's own side by side.
-  const [{ render }, { MonitorApp, MONITOR_INK_OPTIONS }, { installFastOutput }] =
-    await Promise.all([
-      import('ink'),
-      import('../../screens/monitor/monitor-app.js'),
-      import('../../screens/ink-fast-output.js'),
-    ]);
+  const [{ render }, { MonitorApp }, { installFastOutput }] = await Promise.all([
+    import('ink'),
+    import('../../screens/monitor/monitor-app.js'),
+    import('../../screens/ink-fast-output.js'),
+  ]);
   installFastOutput();
   const props = {
     source,
@@ -241,7 +240,9 @@ export async function runMonitor(options: RunMonitorOptions): Promise<number> {
     ...(onAction ? { onAction } : {}),
     ...(options.labWeights ? { labWeights: options.labWeights } : {}),
   };
-  const app = render(createElement(MonitorApp, props), MONITOR_INK_OPTIONS);
+  // The whole screen each frame: Ink 6.8's incrementalRendering (changed lines only) stacked the
+  // frames one below another in tmux (test/e2e/wizard-pty.test.ts).
+  const app = render(createElement(MonitorApp, props), { exitOnCtrlC: true });
   await app.waitUntilExit();
   return 0;
 }

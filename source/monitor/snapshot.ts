@@ -49,11 +49,8 @@ export class SnapshotReuse {
       out: DestinationSnapshot;
     }
   >();
-  /** By service key: the servers in the table's order, and that list sorted. */
-  readonly sorted = new Map<
-    string,
-    { inOrder: DestinationSnapshot[]; sorted: DestinationSnapshot[] }
-  >();
+  /** By service key, for the last reading's services: their servers in the table's order, sorted. */
+  sorted = new Map<string, { inOrder: DestinationSnapshot[]; sorted: DestinationSnapshot[] }>();
 }
 
 const sameList = <T>(a: readonly T[], b: readonly T[]) =>
@@ -100,10 +97,10 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
   const stats = indexServices(input.stats);
   const rates = indexServices(input.rates);
   const reuse = input.reuse;
-  const seenServices = reuse ? new Set<string>() : null;
+  // This reading's sorted lists, kept for the next (services that left drop out).
+  const sortedNow: SnapshotReuse['sorted'] | null = reuse ? new Map() : null;
   const services: ServiceSnapshot[] = input.table.services.map((ps) => {
     const key = serviceKey(ps);
-    seenServices?.add(key);
     const st = stats.get(key);
     const rt = rates.get(key);
     const statDests = new DestinationFinder(st?.destinations);
@@ -130,12 +127,11 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
       return d;
     });
     const before = reuse?.sorted.get(key);
-    let destinations: DestinationSnapshot[];
-    if (before && sameList(before.inOrder, inOrder)) destinations = before.sorted;
-    else {
-      destinations = inOrder.slice().sort(compareDestinations);
-      reuse?.sorted.set(key, { inOrder, sorted: destinations });
-    }
+    const destinations =
+      before && sameList(before.inOrder, inOrder)
+        ? before.sorted
+        : inOrder.slice().sort(compareDestinations);
+    sortedNow?.set(key, { inOrder, sorted: destinations });
     const s: ServiceSnapshot = {
       key,
       protocol: ps.protocol,
@@ -154,9 +150,7 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
     return s;
   });
   services.sort(compareServices);
-  if (reuse && seenServices) {
-    for (const key of reuse.sorted.keys()) if (!seenServices.has(key)) reuse.sorted.delete(key);
-  }
+  if (reuse && sortedNow) reuse.sorted = sortedNow;
 
   let totals: Counters | null = input.ipvsStats?.totals ?? null;
   if (!totals && services.length > 0 && services.every((s) => s.counters)) {

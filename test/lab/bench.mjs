@@ -307,6 +307,8 @@ async function monitorVsWatch(lab, { traffic = false } = {}) {
         await lab.copyOut('lvs', path.join(prof, f), to);
         console.log(`  profile: ${to}`);
       }
+      // gone from the guest, so the next build's run copies only its own
+      await lab.sh('lvs', `rm -f ${prof}/*.cpuprofile`);
     }
     const cpu = /CPU time consumed: (.*)/.exec(r.stdout)?.[1]?.trim() ?? '?';
     const rss = hwm.stdout.trim().replace(/^VmHWM:\s*/, '');
