@@ -198,11 +198,37 @@ function rowToString(cells: readonly StyledChar[]): string {
   return s.trimEnd();
 }
 
+const isCell = (c: StyledChar | undefined): c is StyledChar => c !== undefined;
+
+/**
+ * One row of the screen from what is placed on it. Module-level, like isCell: a callback made on
+ * every call loses its optimized code at each full GC and is compiled again (measured: these
+ * were among the monitor's most recompiled functions).
+ */
+function paintRow(width: number, writes: readonly [number, string][]): string {
+  const cells: (StyledChar | undefined)[] = new Array<StyledChar>(width).fill(BLANK);
+  for (const [x0, text] of writes) {
+    const line = lineOf(text);
+    let offsetX = x0;
+    for (let i = 0; i < line.chars.length; i++) {
+      const ch = line.chars[i] as StyledChar;
+      cells[offsetX] = ch;
+      const cw = line.widths ? (line.widths[i] ?? 1) : 1;
+      for (let k = 1; k < cw; k++)
+        cells[offsetX + k] = { type: 'char', value: '', fullWidth: false, styles: ch.styles };
+      offsetX += cw;
+    }
+  }
+  // Ink drops holes (a write past the end of a shorter array leaves undefined slots).
+  return rowToString(cells.filter(isCell));
+}
+
 function fastGet(this: Output): GetResult {
   const self = this as unknown as OutputInternals;
   const { width, height, operations } = self;
   // What is placed on each row, in order: [x, line text] pairs (after clipping).
-  const placed: [number, string][][] = Array.from({ length: height }, () => []);
+  const placed: [number, string][][] = new Array<[number, string][]>(height);
+  for (let y = 0; y < height; y++) placed[y] = [];
   const clips: Clip[] = [];
   for (const op of operations) {
     if (op.type === 'clip') {
@@ -270,23 +296,7 @@ function fastGet(this: Output): GetResult {
     }
     let key = `${width}`;
     for (const [x, text] of writes) key += `\u0000${x}\u0001${text}`;
-    out[y] = rowStrings.get(key, () => {
-      const cells: (StyledChar | undefined)[] = new Array<StyledChar>(width).fill(BLANK);
-      for (const [x0, text] of writes) {
-        const line = lineOf(text);
-        let offsetX = x0;
-        for (let i = 0; i < line.chars.length; i++) {
-          const ch = line.chars[i] as StyledChar;
-          cells[offsetX] = ch;
-          const cw = line.widths ? (line.widths[i] ?? 1) : 1;
-          for (let k = 1; k < cw; k++)
-            cells[offsetX + k] = { type: 'char', value: '', fullWidth: false, styles: ch.styles };
-          offsetX += cw;
-        }
-      }
-      // Ink drops holes (a write past the end of a shorter array leaves undefined slots).
-      return rowToString(cells.filter((c): c is StyledChar => c !== undefined));
-    });
+    out[y] = rowStrings.get(key, () => paintRow(width, writes));
   }
   return { output: out.join('\n'), height };
 }

@@ -7,7 +7,12 @@ import {
   setWeightActions,
   zeroCountersActions,
 } from '../../source/monitor/actions.js';
-import { hostPort, serviceLabel, type Snapshot } from '../../source/monitor/model.js';
+import {
+  hostPort,
+  serviceLabel,
+  type ServiceSnapshot,
+  type Snapshot,
+} from '../../source/monitor/model.js';
 import {
   computeRates,
   countersTime,
@@ -208,11 +213,50 @@ function serviceValue(s: RatedService, column: Metric): number {
   switch (column) {
     case 'active':
     case 'inactive':
-    case 'weight':
-      return s.destinations.reduce((n, d) => n + destinationValue(d, column), 0);
+    case 'weight': {
+      let n = 0;
+      for (const d of s.destinations) n += destinationValue(d, column);
+      return n;
+    }
     default:
       return s.rates ? s.rates[column] : -1;
   }
+}
+
+type Compare<T> = (a: T, b: T) => number;
+
+/**
+ * The comparators, made once per column: one made on every call would lose its optimized code
+ * at each full GC and be compiled again (see source/monitor/rates.ts, shares).
+ */
+const destinationOrder = new Map<SortColumn, Compare<RatedDestination>>();
+const serviceOrder = new Map<SortColumn, Compare<RatedService>>();
+
+function destinationCompare(sort: Exclude<SortColumn, 'table'>): Compare<RatedDestination> {
+  let c = destinationOrder.get(sort);
+  if (!c) {
+    c =
+      sort === 'address'
+        ? (a, b) =>
+            hostPort(a.address, a.port, a.family).localeCompare(
+              hostPort(b.address, b.port, b.family),
+            )
+        : (a, b) => destinationValue(b, sort) - destinationValue(a, sort);
+    destinationOrder.set(sort, c);
+  }
+  return c;
+}
+
+function serviceCompare(sort: Exclude<SortColumn, 'table'>): Compare<RatedService> {
+  let c = serviceOrder.get(sort);
+  if (!c) {
+    c =
+      sort === 'address'
+        ? (a, b) => serviceLabel(a).localeCompare(serviceLabel(b))
+        : (a, b) => serviceValue(b, sort) - serviceValue(a, sort);
+    serviceOrder.set(sort, c);
+  }
+  return c;
 }
 
 /**
@@ -222,26 +266,13 @@ function serviceValue(s: RatedService, column: Metric): number {
 export function buildRows(snapshot: RatedSnapshot | null, sort: SortColumn): Row[] {
   if (!snapshot) return [];
   let services = snapshot.services;
-  const byDest = (list: RatedDestination[]) => {
-    if (sort === 'table') return list;
-    if (sort === 'address')
-      return list
-        .slice()
-        .sort((a, b) =>
-          hostPort(a.address, a.port, a.family).localeCompare(
-            hostPort(b.address, b.port, b.family),
-          ),
-        );
-    return list.slice().sort((a, b) => destinationValue(b, sort) - destinationValue(a, sort));
-  };
-  if (sort === 'address')
-    services = services.slice().sort((a, b) => serviceLabel(a).localeCompare(serviceLabel(b)));
-  else if (sort !== 'table')
-    services = services.slice().sort((a, b) => serviceValue(b, sort) - serviceValue(a, sort));
+  const byDest = sort === 'table' ? null : destinationCompare(sort);
+  if (sort !== 'table') services = services.slice().sort(serviceCompare(sort));
   const rows: Row[] = [];
   for (const service of services) {
     rows.push({ kind: 'service', key: service.key, service });
-    for (const destination of byDest(service.destinations)) {
+    const list = byDest ? service.destinations.slice().sort(byDest) : service.destinations;
+    for (const destination of list) {
       rows.push({ kind: 'destination', key: destination.key, service, destination });
     }
   }
@@ -445,16 +476,18 @@ function onSample(state: MonitorState, snapshot: Snapshot): MonitorState {
   const newCounters = !state.raw || countersTime(state.raw) !== countersTime(snapshot);
   // Copied only when a server is seen for the first time (not a thousand keys every second).
   let originalWeights = state.originalWeights;
-  snapshot.services.forEach((s, i) => {
+  // A loop, not forEach with a callback made anew each reading (see source/monitor/rates.ts, shares).
+  for (let i = 0; i < snapshot.services.length; i++) {
+    const s = snapshot.services[i] as ServiceSnapshot;
     // The same list of servers as in the last reading (SnapshotReuse): already looked at.
-    if (state.raw?.services[i]?.destinations === s.destinations) return;
+    if (state.raw?.services[i]?.destinations === s.destinations) continue;
     for (const d of s.destinations) {
       if (d.weight > 0 && !(d.key in originalWeights)) {
         if (originalWeights === state.originalWeights) originalWeights = { ...originalWeights };
         originalWeights[d.key] = d.weight;
       }
     }
-  });
+  }
   const next: MonitorState = {
     ...state,
     raw: snapshot,

@@ -7,9 +7,11 @@ import {
   ZERO_COUNTERS,
   type AddressFamily,
   type Counters,
+  type DestinationSnapshot,
   type ForwardMethod,
   type Rates,
   type ServiceProtocol,
+  type ServiceSnapshot,
   type Snapshot,
 } from './model.js';
 import { serviceArgs } from './actions.js';
@@ -318,16 +320,27 @@ function generatedTable(rng: () => number, services: number, perService: number)
   return out;
 }
 
+/*
+ * The simulation runs every tick for every server: loops here, not callbacks made anew on each
+ * call, which V8 would compile again after every full GC (see rates.ts, shares).
+ */
+
 /** Largest-remainder split of n in proportion to shares (deterministic: ties go to the first). */
 function splitProportional(n: number, shares: readonly number[]): number[] {
-  const total = shares.reduce((a, b) => a + b, 0);
-  if (total <= 0 || n <= 0) return shares.map(() => 0);
-  const exact = shares.map((s) => (n * s) / total);
-  const out = exact.map(Math.floor);
-  let left = n - out.reduce((a, b) => a + b, 0);
-  const order = exact
-    .map((e, i) => ({ i, frac: e - Math.floor(e) }))
-    .sort((a, b) => b.frac - a.frac || a.i - b.i);
+  const out = new Array<number>(shares.length).fill(0);
+  let total = 0;
+  for (const x of shares) total += x;
+  if (total <= 0 || n <= 0) return out;
+  const order: { i: number; frac: number }[] = [];
+  let left = n;
+  for (let i = 0; i < shares.length; i++) {
+    const exact = (n * (shares[i] as number)) / total;
+    const whole = Math.floor(exact);
+    out[i] = whole;
+    left -= whole;
+    order.push({ i, frac: exact - whole });
+  }
+  order.sort(byLargestFraction);
   for (const { i } of order) {
     if (left <= 0) break;
     out[i] = (out[i] ?? 0) + 1;
@@ -336,45 +349,49 @@ function splitProportional(n: number, shares: readonly number[]): number[] {
   return out;
 }
 
+function byLargestFraction(a: { i: number; frac: number }, b: { i: number; frac: number }): number {
+  return b.frac - a.frac || a.i - b.i;
+}
+
+/** What a dynamic scheduler weighs a server by (lower is chosen first), with `load` as its load. */
+function dynamicCost(scheduler: string, s: SimServer, load: number): number {
+  if (s.weight <= 0) return Infinity;
+  if (scheduler === 'lc') return load;
+  if (scheduler === 'wlc') return load / s.weight;
+  if (scheduler === 'nq' && load === 0) return -1;
+  return (load + 256) / s.weight;
+}
+
 /**
  * Roughly what the kernel schedulers do with n new connections: static ones split by weight,
  * dynamic ones give each connection to the server with the lowest load for its weight.
  */
 function schedule(svc: SimService, n: number): number[] {
   const servers = svc.servers;
-  const live = servers.map((s) => s.weight > 0);
-  if (n <= 0 || !live.some(Boolean)) return servers.map(() => 0);
+  const out = new Array<number>(servers.length).fill(0);
+  if (n <= 0 || !servers.some(isLive)) return out;
+  const shares = new Array<number>(servers.length);
   switch (svc.scheduler) {
     case 'rr':
-      return splitProportional(
-        n,
-        live.map((l) => (l ? 1 : 0)),
-      );
+      for (let i = 0; i < servers.length; i++) shares[i] = isLive(servers[i] as SimServer) ? 1 : 0;
+      return splitProportional(n, shares);
     case 'wrr':
-      return splitProportional(
-        n,
-        servers.map((s) => s.weight),
-      );
+      for (let i = 0; i < servers.length; i++) shares[i] = (servers[i] as SimServer).weight;
+      return splitProportional(n, shares);
     case 'lc':
     case 'wlc':
     case 'sed':
     case 'nq': {
-      const load = servers.map((s) => s.active * 256 + s.inactive);
-      const out = servers.map(() => 0);
-      const cost = (i: number): number => {
-        const s = servers[i];
-        if (!s || s.weight <= 0) return Infinity;
-        const l = load[i] ?? 0;
-        if (svc.scheduler === 'lc') return l;
-        if (svc.scheduler === 'wlc') return l / s.weight;
-        if (svc.scheduler === 'nq' && l === 0) return -1;
-        return (l + 256) / s.weight;
-      };
+      const load = new Array<number>(servers.length);
+      for (let i = 0; i < servers.length; i++) {
+        const s = servers[i] as SimServer;
+        load[i] = s.active * 256 + s.inactive;
+      }
       for (let c = 0; c < n; c++) {
         let best = -1;
         let bestCost = Infinity;
         for (let i = 0; i < servers.length; i++) {
-          const v = cost(i);
+          const v = dynamicCost(svc.scheduler, servers[i] as SimServer, load[i] ?? 0);
           if (v < bestCost) {
             best = i;
             bestCost = v;
@@ -388,12 +405,15 @@ function schedule(svc: SimService, n: number): number[] {
     }
     default:
       // sh, dh, mh, lblc, lblcr: a hash of the client or destination; uneven but weight-shaped.
-      return splitProportional(
-        n,
-        servers.map((s) => s.weight * s.skew),
-      );
+      for (let i = 0; i < servers.length; i++) {
+        const s = servers[i] as SimServer;
+        shares[i] = s.weight * s.skew;
+      }
+      return splitProportional(n, shares);
   }
 }
+
+const isLive = (s: SimServer) => s.weight > 0;
 
 function matchService(sim: SimService[], argv: readonly string[]): SimService | undefined {
   return sim.find((s) => {
@@ -439,7 +459,8 @@ export function createDemoSource(options: DemoOptions = {}): DemoSource {
       svc.carry = expected - n;
       const alloc = schedule(svc, n);
       const udp = svc.protocol === 'udp';
-      svc.servers.forEach((s, i) => {
+      for (let i = 0; i < svc.servers.length; i++) {
+        const s = svc.servers[i] as SimServer;
         const fresh = alloc[i] ?? 0;
         const established = s.active;
         // A dead server's connections time out quickly in the demo (the kernel would wait longer).
@@ -481,7 +502,7 @@ export function createDemoSource(options: DemoOptions = {}): DemoSource {
         svc.counters.outPkts += outPkts;
         svc.counters.inBytes += inBytes;
         svc.counters.outBytes += outBytes;
-      });
+      }
     }
   }
 
@@ -499,13 +520,18 @@ export function createDemoSource(options: DemoOptions = {}): DemoSource {
   function snapshot(): Snapshot {
     const totals = { ...ZERO_COUNTERS };
     const totalRates: Rates = { cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
-    const services = sim.map((svc) => {
+    const services: ServiceSnapshot[] = [];
+    for (const svc of sim) {
       const key = serviceKey(svc);
       const rates: Rates = { cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
-      const destinations = svc.servers.map((s) => {
-        for (const f of ['cps', 'inPps', 'outPps', 'inBps', 'outBps'] as const)
-          rates[f] += s.lastRates[f];
-        return {
+      const destinations: DestinationSnapshot[] = [];
+      for (const s of svc.servers) {
+        rates.cps += s.lastRates.cps;
+        rates.inPps += s.lastRates.inPps;
+        rates.outPps += s.lastRates.outPps;
+        rates.inBps += s.lastRates.inBps;
+        rates.outBps += s.lastRates.outBps;
+        destinations.push({
           key: destinationKey(key, s),
           address: s.address,
           port: s.port,
@@ -516,14 +542,20 @@ export function createDemoSource(options: DemoOptions = {}): DemoSource {
           inactiveConns: Math.round(s.inactive),
           counters: { ...s.counters },
           kernelRates: { ...s.lastRates },
-          health: s.healthy ? ('up' as const) : ('down' as const),
-        };
-      });
-      for (const f of ['conns', 'inPkts', 'outPkts', 'inBytes', 'outBytes'] as const)
-        totals[f] += svc.counters[f];
-      for (const f of ['cps', 'inPps', 'outPps', 'inBps', 'outBps'] as const)
-        totalRates[f] += rates[f];
-      return {
+          health: s.healthy ? 'up' : 'down',
+        });
+      }
+      totals.conns += svc.counters.conns;
+      totals.inPkts += svc.counters.inPkts;
+      totals.outPkts += svc.counters.outPkts;
+      totals.inBytes += svc.counters.inBytes;
+      totals.outBytes += svc.counters.outBytes;
+      totalRates.cps += rates.cps;
+      totalRates.inPps += rates.inPps;
+      totalRates.outPps += rates.outPps;
+      totalRates.inBps += rates.inBps;
+      totalRates.outBps += rates.outBps;
+      services.push({
         key,
         protocol: svc.protocol,
         family: svc.family,
@@ -536,8 +568,8 @@ export function createDemoSource(options: DemoOptions = {}): DemoSource {
         counters: { ...svc.counters },
         kernelRates: rates,
         destinations,
-      };
-    });
+      });
+    }
     services.sort(compareServices);
     const vips = [...new Set(sim.filter((s) => s.protocol !== 'fwmark').map((s) => s.address))];
     return {

@@ -10,6 +10,12 @@ import { BoundedMemo } from './memo.js';
  * cut at fixed offsets, because IPv6 names overflow ipvsadm's %-33s/%-28s columns.
  */
 
+/**
+ * Module-level, not an arrow written where it is used: one made per line would lose its
+ * optimized code at every full GC and be compiled again (see rates.ts, shares).
+ */
+const notInteger = (n: number) => !Number.isInteger(n);
+
 export interface ParsedDestination {
   address: string;
   port: number;
@@ -379,7 +385,7 @@ export function parseIpvsadmListing(
         // Forward Weight ActiveConn InActConn; 1.31 with --tun-info adds a TunnelInfo column.
         const forward = rest[0] ? FORWARD_NAMES[rest[0]] : undefined;
         const nums = rest.slice(rest.length === 5 ? 2 : 1).map(Number);
-        if (!forward || nums.length !== 3 || nums.some((n) => !Number.isInteger(n))) {
+        if (!forward || nums.length !== 3 || nums.some(notInteger)) {
           table.unparsed.push(raw);
           continue;
         }
@@ -497,13 +503,7 @@ export function parseProcIpVs(
       const hp = tokens[1] ? hostPortOf(tokens[1], true) : null;
       const forward = tokens[2] ? FORWARD_NAMES[tokens[2]] : undefined;
       const nums = tokens.slice(3).map(Number);
-      if (
-        !hp ||
-        !current ||
-        !forward ||
-        nums.length !== 3 ||
-        nums.some((n) => !Number.isInteger(n))
-      ) {
+      if (!hp || !current || !forward || nums.length !== 3 || nums.some(notInteger)) {
         table.unparsed.push(raw);
         continue;
       }

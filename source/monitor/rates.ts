@@ -51,18 +51,23 @@ function fieldDelta(field: keyof Counters, prev: number, next: number): number |
   return null;
 }
 
+/** A counter's rates over one window, and whether it went backwards (zeroed or wrapped). */
+interface CounterRates {
+  rates: Rates | null;
+  reset: boolean;
+}
+
+const NO_RATES: Rates = Object.freeze({ cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 });
+
 /** The rates of a counter that did not move: one shared, frozen object (see computeRates). */
-const AT_REST: { rates: Rates; reset: boolean } = Object.freeze({
-  rates: Object.freeze({ cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 }),
-  reset: false,
-});
+const AT_REST: { rates: Rates; reset: boolean } = Object.freeze({ rates: NO_RATES, reset: false });
 
 export function counterRates(
   prev: Counters | null | undefined,
   next: Counters | null | undefined,
   dtSeconds: number,
   fallback: Rates | null = null,
-): { rates: Rates | null; reset: boolean } {
+): CounterRates {
   if (!prev || !next || !(dtSeconds > 0)) return { rates: fallback, reset: false };
   // The same counters object (a line that did not change) or the same numbers: nothing moved.
   if (
@@ -100,15 +105,32 @@ export function counterRates(
   };
 }
 
-/** Each server's share of its service's new connections, or of its connections when none are new. */
+/**
+ * Each server's share of its service's new connections, or of its connections when none are new.
+ * Loops, not callbacks, here and below: a callback made anew on every call (as `.map((d) => …)`
+ * inside a function is) loses its optimized code at the next full GC, when the last closure that
+ * held it is gone, and V8 compiles it again: measured natively, such callbacks were most of the
+ * monitor's steady TurboFan work (the same functions compiled five to eight times a minute).
+ */
 function shares(
   destinations: readonly DestinationSnapshot[],
   rates: readonly { rates: Rates | null }[],
 ): number[] {
-  const cps = rates.reduce((n, r) => n + (r.rates?.cps ?? 0), 0);
-  if (cps > 0) return rates.map((r) => (r.rates?.cps ?? 0) / cps);
-  const conns = destinations.reduce((n, d) => n + d.activeConns + d.inactiveConns, 0);
-  return destinations.map((d) => (conns > 0 ? (d.activeConns + d.inactiveConns) / conns : 0));
+  const n = destinations.length;
+  const out = new Array<number>(n);
+  let cps = 0;
+  for (const r of rates) cps += r.rates?.cps ?? 0;
+  if (cps > 0) {
+    for (let i = 0; i < n; i++) out[i] = (rates[i]?.rates?.cps ?? 0) / cps;
+    return out;
+  }
+  let conns = 0;
+  for (const d of destinations) conns += d.activeConns + d.inactiveConns;
+  for (let i = 0; i < n; i++) {
+    const d = destinations[i] as DestinationSnapshot;
+    out[i] = conns > 0 ? (d.activeConns + d.inactiveConns) / conns : 0;
+  }
+  return out;
 }
 
 /**
@@ -123,7 +145,10 @@ class KeyFinder<T extends { key: string }> {
     if (!list) return undefined;
     const at = list[position];
     if (at?.key === key) return at;
-    this.index ??= new Map(list.map((x) => [x.key, x]));
+    if (!this.index) {
+      this.index = new Map();
+      for (const x of list) this.index.set(x.key, x);
+    }
     return this.index.get(key);
   }
 }
@@ -229,39 +254,52 @@ export function computeRates(prev: Snapshot | null, next: Snapshot): RatedSnapsh
   const dtMs = prev ? countersTime(next) - countersTime(prev) : null;
   const dt = dtMs === null ? 0 : dtMs / 1000;
   const prevServices = new KeyFinder(prev?.services);
-  const services: RatedService[] = next.services.map((s, si) => {
+  const services: RatedService[] = new Array<RatedService>(next.services.length);
+  let everyServiceRated = next.services.length > 0;
+  for (let si = 0; si < next.services.length; si++) {
+    const s = next.services[si] as ServiceSnapshot;
     const ps = prevServices.find(si, s.key);
     const prevDests = new KeyFinder(ps?.destinations);
-    const destRates = s.destinations.map((d, di) =>
-      counterRates(prevDests.find(di, d.key)?.counters, d.counters, dt, d.kernelRates ?? null),
-    );
+    const n = s.destinations.length;
+    const destRates = new Array<CounterRates>(n);
+    for (let di = 0; di < n; di++) {
+      const d = s.destinations[di] as DestinationSnapshot;
+      destRates[di] = counterRates(
+        prevDests.find(di, d.key)?.counters,
+        d.counters,
+        dt,
+        d.kernelRates ?? null,
+      );
+    }
     const share = shares(s.destinations, destRates);
-    const destinations: RatedDestination[] = s.destinations.map((d, di) =>
-      ratedDestination(d, destRates[di] ?? AT_REST, share[di] ?? 0),
-    );
+    const destinations = new Array<RatedDestination>(n);
+    let everyServerRated = n > 0;
+    for (let di = 0; di < n; di++) {
+      const d = ratedDestination(
+        s.destinations[di] as DestinationSnapshot,
+        destRates[di] ?? AT_REST,
+        share[di] ?? 0,
+      );
+      destinations[di] = d;
+      if (!d.rates) everyServerRated = false;
+    }
     const r = counterRates(ps?.counters, s.counters, dt, s.kernelRates ?? null);
     let rates = r.rates;
     // Without service counters (not root), the servers' kernel rates still add up.
-    if (!rates && destinations.length > 0 && destinations.every((d) => d.rates)) {
-      rates = destinations.reduce<Rates>((sum, d) => addRates(sum, d.rates as Rates), {
-        cps: 0,
-        inPps: 0,
-        outPps: 0,
-        inBps: 0,
-        outBps: 0,
-      });
+    if (!rates && everyServerRated) {
+      let sum = NO_RATES;
+      for (const d of destinations) sum = addRates(sum, d.rates as Rates);
+      rates = sum;
     }
-    return ratedService(s, destinations, rates, r.reset);
-  });
+    const rated = ratedService(s, destinations, rates, r.reset);
+    services[si] = rated;
+    if (!rated.rates) everyServiceRated = false;
+  }
   let totalRates = counterRates(prev?.totals, next.totals, dt, next.kernelTotalRates ?? null).rates;
-  if (!totalRates && services.length > 0 && services.every((s) => s.rates)) {
-    totalRates = services.reduce<Rates>((sum, s) => addRates(sum, s.rates as Rates), {
-      cps: 0,
-      inPps: 0,
-      outPps: 0,
-      inBps: 0,
-      outBps: 0,
-    });
+  if (!totalRates && everyServiceRated) {
+    let sum = NO_RATES;
+    for (const s of services) sum = addRates(sum, s.rates as Rates);
+    totalRates = sum;
   }
   return { ...next, services, totalRates, intervalMs: dtMs };
 }
@@ -295,20 +333,6 @@ export const TOTAL_KEY = '*';
 export type HistoryMetric = (rates: Rates) => number;
 const cpsMetric: HistoryMetric = (r) => r.cps;
 
-/** Every key of a reading with its sample (metric omitted: NaN), in order; a key seen twice keeps the last. */
-function forEachSample(
-  rated: RatedSnapshot,
-  metric: HistoryMetric | null,
-  fn: (key: string, value: number) => void,
-): void {
-  const value = (r: Rates | null) => (r && metric ? metric(r) : Number.NaN);
-  for (const s of rated.services) {
-    fn(s.key, value(s.rates));
-    for (const d of s.destinations) fn(d.key, value(d.rates));
-  }
-  fn(TOTAL_KEY, value(rated.totalRates));
-}
-
 /** Fresh columns for only the keys still in some frame, and the frames moved into them. */
 function compactColumns(
   columns: ReadonlyMap<string, number>,
@@ -334,6 +358,22 @@ function compactColumns(
   return { columns: next, frames: moved };
 }
 
+function addColumn(columns: Map<string, number>, key: string): void {
+  if (!columns.has(key)) columns.set(key, columns.size);
+}
+
+function putSample(
+  frame: HistoryFrame,
+  columns: ReadonlyMap<string, number>,
+  key: string,
+  rates: Rates | null,
+  metric: HistoryMetric,
+): void {
+  const i = columns.get(key) ?? 0;
+  frame.values[i] = rates ? metric(rates) : Number.NaN;
+  frame.present[i] = 1;
+}
+
 /** Add one reading. An entry without rates is NaN: it keeps its place but draws nothing. */
 export function pushHistory(
   history: History,
@@ -343,25 +383,27 @@ export function pushHistory(
 ): History {
   let frames = history.frames.slice(Math.max(0, history.frames.length - length + 1));
   let columns = history.columns ?? new Map<string, number>();
-  const keys = rated.services.reduce((n, s) => n + 1 + s.destinations.length, 1);
+  let keys = 1;
+  for (const s of rated.services) keys += 1 + s.destinations.length;
   // Keys that left the table keep their columns until there are many of them.
   if (columns.size > 2 * keys + 1024) ({ columns, frames } = compactColumns(columns, frames));
-  const cols = columns;
-  forEachSample(rated, null, (key) => {
-    if (!cols.has(key)) cols.set(key, cols.size);
-  });
-  const values = new Float64Array(cols.size);
-  const present = new Uint8Array(cols.size);
-  forEachSample(rated, metric, (key, value) => {
-    const i = cols.get(key) ?? 0;
-    values[i] = value;
-    present[i] = 1;
-  });
-  frames.push({ values, present });
-  return { frames, columns: cols };
+  // Every key of the reading gets a column (a key seen twice keeps its last sample), then each
+  // its sample: NaN for an entry without rates, which keeps its place but draws nothing.
+  for (const s of rated.services) {
+    addColumn(columns, s.key);
+    for (const d of s.destinations) addColumn(columns, d.key);
+  }
+  addColumn(columns, TOTAL_KEY);
+  const frame = { values: new Float64Array(columns.size), present: new Uint8Array(columns.size) };
+  for (const s of rated.services) {
+    putSample(frame, columns, s.key, s.rates, metric);
+    for (const d of s.destinations) putSample(frame, columns, d.key, d.rates, metric);
+  }
+  putSample(frame, columns, TOTAL_KEY, rated.totalRates, metric);
+  frames.push(frame);
+  return { frames, columns };
 }
 
-/** A key's samples, oldest first; none when the key is not in the latest reading (it left). */
 /**
  * The last sample again (its arrays shared: frames are never written after they are pushed), for
  * a reading whose rates are those of the last one; at most `length` frames are kept.
@@ -387,6 +429,7 @@ export function ratesAtRest(rated: RatedSnapshot): boolean {
   return true;
 }
 
+/** A key's samples, oldest first; none when the key is not in the latest reading (it left). */
 export function historyOf(history: History, key: string): number[] {
   const last = history.frames[history.frames.length - 1];
   const i = history.columns?.get(key);

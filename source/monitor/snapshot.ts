@@ -53,8 +53,11 @@ export class SnapshotReuse {
   sorted = new Map<string, { inOrder: DestinationSnapshot[]; sorted: DestinationSnapshot[] }>();
 }
 
-const sameList = <T>(a: readonly T[], b: readonly T[]) =>
-  a.length === b.length && a.every((x, i) => x === b[i]);
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 function indexServices(table: ParsedTable | null | undefined): Map<string, ParsedService> {
   const out = new Map<string, ParsedService>();
@@ -88,10 +91,37 @@ class DestinationFinder<T extends { address: string; port: number }> {
   }
 }
 
+/** One server of service `key`: the same object as last time when its parsed lines are the same. */
+function destinationSnapshot(
+  key: string,
+  pd: ParsedDestination,
+  sd: ParsedDestination | undefined,
+  rd: ParsedDestination | undefined,
+  reuse: SnapshotReuse | undefined,
+): DestinationSnapshot {
+  const known = reuse?.destinations.get(pd);
+  if (known && known.service === key && known.stats === sd && known.rates === rd) return known.out;
+  const d: DestinationSnapshot = {
+    key: destinationKey(key, pd),
+    address: pd.address,
+    port: pd.port,
+    family: pd.family,
+    forward: pd.forward ?? 'route',
+    weight: pd.weight ?? 0,
+    activeConns: pd.activeConns ?? 0,
+    inactiveConns: pd.inactiveConns ?? 0,
+    counters: sd?.counters ?? null,
+  };
+  if (rd?.rates) d.kernelRates = rd.rates;
+  reuse?.destinations.set(pd, { service: key, stats: sd, rates: rd, out: d });
+  return d;
+}
+
 /**
  * Join the readings of one moment into a snapshot. The table gives the shape (a server that
  * appears only in the stats was added or removed between two reads and waits for the next tick);
- * the stats and rates are matched by service and server address.
+ * the stats and rates are matched by service and server address. Loops rather than callbacks,
+ * which V8 would compile again after every full GC (see rates.ts, shares).
  */
 export function buildSnapshot(input: SnapshotInput): Snapshot {
   const stats = indexServices(input.stats);
@@ -99,33 +129,20 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
   const reuse = input.reuse;
   // This reading's sorted lists, kept for the next (services that left drop out).
   const sortedNow: SnapshotReuse['sorted'] | null = reuse ? new Map() : null;
-  const services: ServiceSnapshot[] = input.table.services.map((ps) => {
+  const services: ServiceSnapshot[] = [];
+  for (const ps of input.table.services) {
     const key = serviceKey(ps);
     const st = stats.get(key);
     const rt = rates.get(key);
     const statDests = new DestinationFinder(st?.destinations);
     const rateDests = new DestinationFinder(rt?.destinations);
-    const inOrder: DestinationSnapshot[] = ps.destinations.map((pd, i) => {
+    const inOrder: DestinationSnapshot[] = new Array<DestinationSnapshot>(ps.destinations.length);
+    for (let i = 0; i < ps.destinations.length; i++) {
+      const pd = ps.destinations[i] as ParsedDestination;
       const sd = statDests.find(i, pd.address, pd.port);
       const rd = rateDests.find(i, pd.address, pd.port);
-      const known = reuse?.destinations.get(pd);
-      if (known && known.service === key && known.stats === sd && known.rates === rd)
-        return known.out;
-      const d: DestinationSnapshot = {
-        key: destinationKey(key, pd),
-        address: pd.address,
-        port: pd.port,
-        family: pd.family,
-        forward: pd.forward ?? 'route',
-        weight: pd.weight ?? 0,
-        activeConns: pd.activeConns ?? 0,
-        inactiveConns: pd.inactiveConns ?? 0,
-        counters: sd?.counters ?? null,
-      };
-      if (rd?.rates) d.kernelRates = rd.rates;
-      reuse?.destinations.set(pd, { service: key, stats: sd, rates: rd, out: d });
-      return d;
-    });
+      inOrder[i] = destinationSnapshot(key, pd, sd, rd, reuse);
+    }
     const before = reuse?.sorted.get(key);
     const destinations =
       before && sameList(before.inOrder, inOrder)
@@ -147,8 +164,8 @@ export function buildSnapshot(input: SnapshotInput): Snapshot {
     };
     if (ps.persistenceMask) s.persistenceMask = ps.persistenceMask;
     if (rt?.rates) s.kernelRates = rt.rates;
-    return s;
-  });
+    services.push(s);
+  }
   services.sort(compareServices);
   if (reuse && sortedNow) reuse.sorted = sortedNow;
 
@@ -186,11 +203,12 @@ export function withHealth(
   healthOf: (d: DestinationSnapshot) => DestinationSnapshot['health'] | undefined,
 ): DestinationSnapshot[] {
   let out: DestinationSnapshot[] | null = null;
-  list.forEach((d, i) => {
+  for (let i = 0; i < list.length; i++) {
+    const d = list[i] as DestinationSnapshot;
     const h = healthOf(d);
-    if (h === undefined || d.health === h) return;
+    if (h === undefined || d.health === h) continue;
     out ??= list.slice();
     out[i] = { ...d, health: h };
-  });
+  }
   return out ?? list;
 }
