@@ -17,6 +17,10 @@
  *    /proc/<pid>/stat, both of the node process (not of script), the CPU counted from the first
  *    frame so start-up is reported apart.
  *
+ * 3. The same bundle again (at least 40 s) under `node --trace-opt`: TurboFan compiles after
+ *    the 20th frame, as a rate a minute. Steady code compiles little once warm; tens a minute
+ *    mean something hot is compiled again and again (see source/monitor/rates.ts, shares).
+ *
  * `npx tsx bench/monitor.ts` prints the figures (`--quick`: a 15 s bundle run, `--frames-only`:
  * part 1 only); bench/run.ts
  * calls benchMonitor(). Run `npm run build` first: part 2 runs dist/.
@@ -275,6 +279,25 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * peak RSS and CPU. Frames are counted by their header line.
  */
 async function measureBundle(o: Required<BenchMonitorOptions>) {
+  return runBundle(o, false);
+}
+
+/**
+ * The built monitor again, with V8's --trace-opt: how many functions TurboFan compiles after the
+ * first 20 frames, when everything hot has been compiled once. Code that makes a callback anew
+ * on every reading keeps this high (V8 drops such a callback's optimized code at each full GC
+ * and compiles it again); a separate run, so the tracing does not count in the CPU figures.
+ */
+async function measureRecompiles(o: Required<BenchMonitorOptions>) {
+  return runBundle({ ...o, bundleSeconds: Math.max(40, o.bundleSeconds) }, true);
+}
+
+const WARM_FRAMES = 20;
+
+async function runBundle(
+  o: Required<BenchMonitorOptions>,
+  traceOpt: boolean,
+): Promise<Record<string, number | string>> {
   const bundle = fileURLToPath(new URL('../dist/lvs-setup.js', import.meta.url));
   if (!existsSync(bundle)) return { bundleSkipped: 'no dist/lvs-setup.js: run npm run build' };
   if (spawnSync('script', ['--version']).status !== 0)
@@ -288,9 +311,14 @@ async function measureBundle(o: Required<BenchMonitorOptions>) {
   // Ink prints nothing when CI is set; NODE_OPTIONS could carry this bench's loader into it.
   delete env.CI;
   delete env.NODE_OPTIONS;
-  const quoted = [process.execPath, bundle, 'monitor', '--demo'].map(
-    (w) => `'${w.replace(/'/g, `'\\''`)}'`,
-  );
+  const argv = [
+    process.execPath,
+    ...(traceOpt ? ['--trace-opt'] : []),
+    bundle,
+    'monitor',
+    '--demo',
+  ];
+  const quoted = argv.map((w) => `'${w.replace(/'/g, `'\\''`)}'`);
   // script's terminal starts 0×0 (its own input is a pipe): give it a real size first.
   const command = `stty cols ${o.columns} rows ${o.rows} 2>/dev/null; exec ${quoted.join(' ')}`;
   const t0 = performance.now();
@@ -305,8 +333,13 @@ async function measureBundle(o: Required<BenchMonitorOptions>) {
   let ready = false;
   let readyAt = 0;
   let closed = false;
+  const COMPILED = '[completed compiling';
+  let compiles = 0;
+  let compilesWarm = 0;
+  let traceTail = '';
   child.stdout.on('data', (chunk: Buffer) => {
-    const text = tail + chunk.toString('latin1');
+    const piece = chunk.toString('latin1');
+    const text = tail + piece;
     for (let i = text.indexOf(HEADER); i >= 0; i = text.indexOf(HEADER, i + 1)) frames++;
     if (!ready && text.includes(READY)) {
       ready = true;
@@ -314,6 +347,13 @@ async function measureBundle(o: Required<BenchMonitorOptions>) {
     }
     // A header cut by the chunk boundary is completed by the next chunk (too short to count twice).
     tail = text.slice(-(HEADER.length - 1));
+    if (!traceOpt) return;
+    const traced = traceTail + piece;
+    for (let i = traced.indexOf(COMPILED); i >= 0; i = traced.indexOf(COMPILED, i + 1)) {
+      compiles++;
+      if (frames > WARM_FRAMES) compilesWarm++;
+    }
+    traceTail = traced.slice(-(COMPILED.length - 1));
   });
   child.on('close', () => {
     closed = true;
@@ -332,6 +372,16 @@ async function measureBundle(o: Required<BenchMonitorOptions>) {
     const end = readProc(pid, tick);
     const framesDrawn = frames - framesAtStart;
     const cpuPer60 = ((end.cpu - startup.cpu) / o.bundleSeconds) * 60;
+    if (traceOpt) {
+      const warmFrames = frames - WARM_FRAMES;
+      return {
+        recompileRun: `the same, ${o.bundleSeconds} s, node --trace-opt`,
+        turbofanCompiles: compiles,
+        turbofanCompilesAfterFrame20: compilesWarm,
+        turbofanCompilesPerMinuteWarm:
+          warmFrames > 0 ? Math.round((compilesWarm / warmFrames) * 60 * 10) / 10 : 'n/a',
+      };
+    }
     return {
       bundle: `node dist/lvs-setup.js monitor --demo, LVS_SETUP_DEMO_SCALE=${o.services}x${o.serversPerService}, ${o.columns}×${o.rows} pty`,
       bundleRunSeconds: o.bundleSeconds,
@@ -386,7 +436,8 @@ export async function benchMonitor(
     frameSpeedup: `${(Number(stock.frameMedianMs) / Number(frames.frameMedianMs)).toFixed(2)}× (stock Ink output ÷ the monitor's)`,
   };
   const bundle = o.bundleSeconds > 0 ? await measureBundle(o) : {};
-  return { ...head, ...frames, ...stockFrames, ...bundle };
+  const recompiles = o.bundleSeconds > 0 ? await measureRecompiles(o) : {};
+  return { ...head, ...frames, ...stockFrames, ...bundle, ...recompiles };
 }
 
 async function main(): Promise<void> {

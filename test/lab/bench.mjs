@@ -12,6 +12,7 @@
 //   LAB_BENCH_N=1000  LAB_SKIP_ASSETS=1  LAB_BENCH_PARTS=apply,monitor (default both)
 //   LAB_BENCH_TRAFFIC=idle,busy (default both)  LAB_BENCH_MONITOR_S=60
 //   LAB_BENCH_VIEWERS=watch,monitor (default both)  LAB_BENCH_ALSO=label=path,… (more builds)
+//   LAB_BENCH_TYPESCRIPT=dir (each monitor's terminal output copied there)
 //   LAB_BENCH_PROF=dir: the monitor runs under node --cpu-prof and leaves its profile in dir
 //   (inside the checkout, which the guest shares; it exits by itself 3 s before its time is up,
 //   a profile is written only at a normal exit). Profiling slows it: its figures are not the
@@ -206,6 +207,10 @@ async function monitorVsWatch(lab, { traffic = false } = {}) {
     );
   }
   const prof = process.env.LAB_BENCH_PROF ? path.resolve(process.env.LAB_BENCH_PROF) : null;
+  const keepTypescript = process.env.LAB_BENCH_TYPESCRIPT
+    ? path.resolve(process.env.LAB_BENCH_TYPESCRIPT)
+    : null;
+  if (keepTypescript) fs.mkdirSync(keepTypescript, { recursive: true });
   let nodeFlags = '';
   if (prof) {
     fs.mkdirSync(prof, { recursive: true });
@@ -251,13 +256,15 @@ async function monitorVsWatch(lab, { traffic = false } = {}) {
         { check: true },
       );
     }
+    // LAB_BENCH_TYPESCRIPT=dir: what the viewer wrote (e.g. V8's traces, with @--trace-opt)
+    const typescript = keepTypescript && label !== viewers[0][0] ? `/tmp/${unit}.typescript` : null;
     // a terminal of 160x50 for the viewer (script's own is 0x0 when its input is not one)
     const inner = `stty cols 160 rows 50; TERM=xterm-256color exec ${cmd}`;
     const run = lab.sh(
       'lvs',
       `systemd-run --unit=${unit} --wait --collect -p RuntimeMaxSec=${seconds} ` +
         `-p StandardOutput=null -p StandardError=null --setenv=HOME=/root ` +
-        `--working-directory=${REPO} script -qfc '${inner}' /dev/null 2>&1`,
+        `--working-directory=${REPO} script -qfc '${inner}' ${typescript ?? '/dev/null'} 2>&1`,
       { timeoutMs: (seconds + 120) * 1000 },
     );
     // the unit's CPU so far (cgroup, all its processes), after start-up and near the end
@@ -298,6 +305,11 @@ async function monitorVsWatch(lab, { traffic = false } = {}) {
       console.log(`  traffic during ${label}: ${moved} new IPVS connections`);
       if (moved < seconds * rate * 0.5)
         throw new Error(`the traffic did not reach IPVS (${moved} connections)`);
+    }
+    if (typescript) {
+      const to = path.join(keepTypescript, `${unit}.typescript`);
+      await lab.copyOut('lvs', typescript, to);
+      console.log(`  typescript: ${to}`);
     }
     if (prof && label !== viewers[0][0]) {
       // the guest writes into its overlay of the checkout: copied out to the same place here
