@@ -274,29 +274,17 @@ function findChild(parent: number, marker: string): number | null {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/**
- * Run the built monitor in a pseudo-terminal for `seconds` at 1 Hz and read the node process's
- * peak RSS and CPU. Frames are counted by their header line.
- */
-async function measureBundle(o: Required<BenchMonitorOptions>) {
-  return runBundle(o, false);
-}
-
-/**
- * The built monitor again, with V8's --trace-opt: how many functions TurboFan compiles after the
- * first 20 frames, when everything hot has been compiled once. Code that makes a callback anew
- * on every reading keeps this high (V8 drops such a callback's optimized code at each full GC
- * and compiles it again); a separate run, so the tracing does not count in the CPU figures.
- */
-async function measureRecompiles(o: Required<BenchMonitorOptions>) {
-  return runBundle({ ...o, bundleSeconds: Math.max(40, o.bundleSeconds) }, true);
-}
-
+/** Frames after which the --trace-opt run counts compiles (see measureRecompiles). */
 const WARM_FRAMES = 20;
 
-async function runBundle(
+/**
+ * Run the built monitor in a pseudo-terminal for `seconds` at 1 Hz and read the node process's
+ * peak RSS and CPU. Frames are counted by their header line. With `traceOpt`, node runs with
+ * --trace-opt and TurboFan's compiles are counted instead (measureRecompiles).
+ */
+async function measureBundle(
   o: Required<BenchMonitorOptions>,
-  traceOpt: boolean,
+  traceOpt = false,
 ): Promise<Record<string, number | string>> {
   const bundle = fileURLToPath(new URL('../dist/lvs-setup.js', import.meta.url));
   if (!existsSync(bundle)) return { bundleSkipped: 'no dist/lvs-setup.js: run npm run build' };
@@ -403,6 +391,17 @@ async function runBundle(
       if (!closed) child.kill('SIGKILL');
     }
   }
+}
+
+/**
+ * The built monitor again, with V8's --trace-opt: how many functions TurboFan compiles after the
+ * first WARM_FRAMES frames, when everything hot has been compiled once. Code that makes a
+ * callback anew on every reading keeps this high (V8 drops such a callback's optimized code at
+ * each full GC and compiles it again); a separate run, so the tracing does not count in the CPU
+ * figures.
+ */
+function measureRecompiles(o: Required<BenchMonitorOptions>) {
+  return measureBundle({ ...o, bundleSeconds: Math.max(40, o.bundleSeconds) }, true);
 }
 
 export async function benchMonitor(

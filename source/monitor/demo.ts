@@ -1,5 +1,7 @@
 import type { Action } from '../plan/step.js';
 import {
+  addCounters,
+  addRates,
   compareServices,
   destinationKey,
   hostPort,
@@ -518,19 +520,15 @@ export function createDemoSource(options: DemoOptions = {}): DemoSource {
   }
 
   function snapshot(): Snapshot {
-    const totals = { ...ZERO_COUNTERS };
-    const totalRates: Rates = { cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
+    let totals: Counters = { ...ZERO_COUNTERS };
+    let totalRates: Rates = { cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
     const services: ServiceSnapshot[] = [];
     for (const svc of sim) {
       const key = serviceKey(svc);
-      const rates: Rates = { cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
+      let rates: Rates = { cps: 0, inPps: 0, outPps: 0, inBps: 0, outBps: 0 };
       const destinations: DestinationSnapshot[] = [];
       for (const s of svc.servers) {
-        rates.cps += s.lastRates.cps;
-        rates.inPps += s.lastRates.inPps;
-        rates.outPps += s.lastRates.outPps;
-        rates.inBps += s.lastRates.inBps;
-        rates.outBps += s.lastRates.outBps;
+        rates = addRates(rates, s.lastRates);
         destinations.push({
           key: destinationKey(key, s),
           address: s.address,
@@ -545,16 +543,8 @@ export function createDemoSource(options: DemoOptions = {}): DemoSource {
           health: s.healthy ? 'up' : 'down',
         });
       }
-      totals.conns += svc.counters.conns;
-      totals.inPkts += svc.counters.inPkts;
-      totals.outPkts += svc.counters.outPkts;
-      totals.inBytes += svc.counters.inBytes;
-      totals.outBytes += svc.counters.outBytes;
-      totalRates.cps += rates.cps;
-      totalRates.inPps += rates.inPps;
-      totalRates.outPps += rates.outPps;
-      totalRates.inBps += rates.inBps;
-      totalRates.outBps += rates.outBps;
+      totals = addCounters(totals, svc.counters);
+      totalRates = addRates(totalRates, rates);
       services.push({
         key,
         protocol: svc.protocol,

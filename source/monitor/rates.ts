@@ -249,13 +249,14 @@ export function rateBase(
   return countersTime(latest) !== countersTime(next) ? latest : base;
 }
 
+const hasRates = (x: { rates: Rates | null }) => x.rates !== null;
+
 /** Rates of `next` against `prev` (see rateBase), over the time between their counter readings. */
 export function computeRates(prev: Snapshot | null, next: Snapshot): RatedSnapshot {
   const dtMs = prev ? countersTime(next) - countersTime(prev) : null;
   const dt = dtMs === null ? 0 : dtMs / 1000;
   const prevServices = new KeyFinder(prev?.services);
   const services: RatedService[] = new Array<RatedService>(next.services.length);
-  let everyServiceRated = next.services.length > 0;
   for (let si = 0; si < next.services.length; si++) {
     const s = next.services[si] as ServiceSnapshot;
     const ps = prevServices.find(si, s.key);
@@ -273,30 +274,25 @@ export function computeRates(prev: Snapshot | null, next: Snapshot): RatedSnapsh
     }
     const share = shares(s.destinations, destRates);
     const destinations = new Array<RatedDestination>(n);
-    let everyServerRated = n > 0;
     for (let di = 0; di < n; di++) {
-      const d = ratedDestination(
+      destinations[di] = ratedDestination(
         s.destinations[di] as DestinationSnapshot,
         destRates[di] ?? AT_REST,
         share[di] ?? 0,
       );
-      destinations[di] = d;
-      if (!d.rates) everyServerRated = false;
     }
     const r = counterRates(ps?.counters, s.counters, dt, s.kernelRates ?? null);
     let rates = r.rates;
     // Without service counters (not root), the servers' kernel rates still add up.
-    if (!rates && everyServerRated) {
+    if (!rates && destinations.length > 0 && destinations.every(hasRates)) {
       let sum = NO_RATES;
       for (const d of destinations) sum = addRates(sum, d.rates as Rates);
       rates = sum;
     }
-    const rated = ratedService(s, destinations, rates, r.reset);
-    services[si] = rated;
-    if (!rated.rates) everyServiceRated = false;
+    services[si] = ratedService(s, destinations, rates, r.reset);
   }
   let totalRates = counterRates(prev?.totals, next.totals, dt, next.kernelTotalRates ?? null).rates;
-  if (!totalRates && everyServiceRated) {
+  if (!totalRates && services.length > 0 && services.every(hasRates)) {
     let sum = NO_RATES;
     for (const s of services) sum = addRates(sum, s.rates as Rates);
     totalRates = sum;
