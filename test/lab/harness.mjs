@@ -854,7 +854,22 @@ hostname ${shq(g.spec.name)}
       const t0 = Date.now();
       g.state = 'booting';
       if (hard) await qmp(g.qmpSock, 'system_reset');
-      else await exec(name, ['systemctl', 'reboot', '--no-block'], { timeoutMs: 10000 });
+      else {
+        // The reboot starts a second later from a transient timer, so the agent answers before
+        // systemd stops it (a plain `systemctl reboot --no-block` raced the answer: CI once
+        // waited 25 s for a reply the stopped agent never sent). If the answer is lost anyway,
+        // the new boot id below is what counts.
+        try {
+          await exec(
+            name,
+            ['systemd-run', '--no-block', '--on-active=1', '--', 'systemctl', 'reboot'],
+            { timeoutMs: 10000, check: true },
+          );
+        } catch (e) {
+          if (!/no answer|guest is gone/.test(String(e.message))) throw e;
+          log(`${name}: ${e.message} (the reboot had begun); waiting for the new boot`);
+        }
+      }
       const r = await waitBooted(g, t0 + timeoutMs, t0, old);
       log(`${name}: rebooted, ${r.state} after ${r.bootS.toFixed(1)} s`);
       return r;
