@@ -223,6 +223,22 @@ function paintRow(width: number, writes: readonly [number, string][]): string {
   return rowToString(cells.filter(isCell));
 }
 
+/**
+ * A row's string. A row that is one write at x = 0 of narrow characters and SGR codes (every
+ * row the monitor draws) is its line's chars as they are: no cells of the screen's width to fill
+ * and filter, and no memo of the line (a changed row's text is new anyway). The blank cells
+ * paintRow would add after it are unstyled spaces that trimEnd drops; what is left of them is
+ * the one style change into them, the same codes rowToString ends a row with.
+ */
+function rowString(width: number, writes: readonly [number, string][]): string {
+  const only = writes.length === 1 ? writes[0] : undefined;
+  if (only && only[0] === 0) {
+    const chars = narrowStyledChars(only[1]);
+    if (chars !== null) return rowToString(chars);
+  }
+  return paintRow(width, writes);
+}
+
 function fastGet(this: Output): GetResult {
   const self = this as unknown as OutputInternals;
   const { width, height, operations } = self;
@@ -296,7 +312,12 @@ function fastGet(this: Output): GetResult {
     }
     let key = `${width}`;
     for (const [x, text] of writes) key += `\u0000${x}\u0001${text}`;
-    out[y] = rowStrings.get(key, () => paintRow(width, writes));
+    let row = rowStrings.peek(key);
+    if (row === undefined) {
+      row = rowString(width, writes);
+      rowStrings.set(key, row);
+    }
+    out[y] = row;
   }
   return { output: out.join('\n'), height };
 }

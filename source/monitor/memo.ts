@@ -15,4 +15,12 @@ export class BoundedMemo<V> {
     }
     return v;
   }
+  /** The value kept for `key`, if any (with set: get without a callback made per call). */
+  peek(key: string): V | undefined {
+    return this.map.get(key);
+  }
+  set(key: string, value: V): void {
+    if (this.map.size >= this.max) this.map.clear();
+    this.map.set(key, value);
+  }
 }

@@ -251,6 +251,49 @@ export function rateBase(
 
 const hasRates = (x: { rates: Rates | null }) => x.rates !== null;
 
+/**
+ * A service's rated servers, by its list of server snapshots: the same list measured against the
+ * same earlier list over the same interval rates the same, so it is not rated again. That is
+ * every service whose servers did not change in a reading between two counter readings (the
+ * rate base and the counters' time stay the same; SnapshotReuse keeps the lists). Read-only.
+ */
+const ratedLists = new WeakMap<
+  readonly DestinationSnapshot[],
+  { prev: readonly DestinationSnapshot[] | undefined; dtMs: number | null; out: RatedDestination[] }
+>();
+
+function rateDestinations(
+  list: readonly DestinationSnapshot[],
+  prevList: readonly DestinationSnapshot[] | undefined,
+  dtMs: number | null,
+): RatedDestination[] {
+  const known = ratedLists.get(list);
+  if (known && known.prev === prevList && known.dtMs === dtMs) return known.out;
+  const dt = dtMs === null ? 0 : dtMs / 1000;
+  const prevDests = new KeyFinder(prevList);
+  const n = list.length;
+  const destRates = new Array<CounterRates>(n);
+  for (let di = 0; di < n; di++) {
+    const d = list[di] as DestinationSnapshot;
+    destRates[di] = counterRates(
+      prevDests.find(di, d.key)?.counters,
+      d.counters,
+      dt,
+      d.kernelRates ?? null,
+    );
+  }
+  const share = shares(list, destRates);
+  const out = new Array<RatedDestination>(n);
+  for (let di = 0; di < n; di++)
+    out[di] = ratedDestination(
+      list[di] as DestinationSnapshot,
+      destRates[di] ?? AT_REST,
+      share[di] ?? 0,
+    );
+  ratedLists.set(list, { prev: prevList, dtMs, out });
+  return out;
+}
+
 /** Rates of `next` against `prev` (see rateBase), over the time between their counter readings. */
 export function computeRates(prev: Snapshot | null, next: Snapshot): RatedSnapshot {
   const dtMs = prev ? countersTime(next) - countersTime(prev) : null;
@@ -260,27 +303,7 @@ export function computeRates(prev: Snapshot | null, next: Snapshot): RatedSnapsh
   for (let si = 0; si < next.services.length; si++) {
     const s = next.services[si] as ServiceSnapshot;
     const ps = prevServices.find(si, s.key);
-    const prevDests = new KeyFinder(ps?.destinations);
-    const n = s.destinations.length;
-    const destRates = new Array<CounterRates>(n);
-    for (let di = 0; di < n; di++) {
-      const d = s.destinations[di] as DestinationSnapshot;
-      destRates[di] = counterRates(
-        prevDests.find(di, d.key)?.counters,
-        d.counters,
-        dt,
-        d.kernelRates ?? null,
-      );
-    }
-    const share = shares(s.destinations, destRates);
-    const destinations = new Array<RatedDestination>(n);
-    for (let di = 0; di < n; di++) {
-      destinations[di] = ratedDestination(
-        s.destinations[di] as DestinationSnapshot,
-        destRates[di] ?? AT_REST,
-        share[di] ?? 0,
-      );
-    }
+    const destinations = rateDestinations(s.destinations, ps?.destinations, dtMs);
     const r = counterRates(ps?.counters, s.counters, dt, s.kernelRates ?? null);
     let rates = r.rates;
     // Without service counters (not root), the servers' kernel rates still add up.

@@ -73,10 +73,15 @@ function indexDestinations<T extends { address: string; port: number }>(
   return out;
 }
 
+/** Indexes made for finding servers by address, by list (a stats reading serves two frames). */
+const indexes = new WeakMap<readonly object[], Map<string, unknown>>();
+
 /**
- * Finds a server in another reading's list of the same service: at the same position when both
- * list the servers in the same order (the usual case, so no index is built), else by address
- * and port through an index made on first need.
+ * Finds a server in another reading's list of the same service without an index where it can:
+ * at the same position, or at the mirrored one, since /proc/net/ip_vs lists a service's servers
+ * newest first and ipvsadm sorts them by address (servers added in address order, as a lab
+ * file's are, come out exactly reversed). Else by address and port through an index made on
+ * first need and kept with the list.
  */
 class DestinationFinder<T extends { address: string; port: number }> {
   private index: Map<string, T> | null = null;
@@ -86,7 +91,16 @@ class DestinationFinder<T extends { address: string; port: number }> {
     if (!list) return undefined;
     const at = list[position];
     if (at && at.address === address && at.port === port) return at;
-    this.index ??= indexDestinations(list);
+    const mirrored = list[list.length - 1 - position];
+    if (mirrored && mirrored.address === address && mirrored.port === port) return mirrored;
+    if (this.index === null) {
+      let index = indexes.get(list) as Map<string, T> | undefined;
+      if (!index) {
+        index = indexDestinations(list);
+        indexes.set(list, index);
+      }
+      this.index = index;
+    }
     return this.index.get(`${address}|${port}`);
   }
 }

@@ -282,6 +282,87 @@ describe('ipvsadm 1.31 on Debian 12 / EL9', () => {
   });
 });
 
+describe('matching each server with its own counters', () => {
+  it('finds them in any order the stats list them (same, reversed as ipvsadm sorts, shuffled)', () => {
+    const counters = (n: number) => ({
+      conns: n,
+      inPkts: n * 2,
+      outPkts: 0,
+      inBytes: n * 3,
+      outBytes: 0,
+    });
+    const service = (dests: { address: string; port: number }[], withCounters: boolean) => ({
+      protocol: 'tcp' as const,
+      family: 'inet' as const,
+      address: '10.9.0.1',
+      port: 80,
+      fwmark: null,
+      destinations: dests.map((d) => ({
+        ...d,
+        family: 'inet' as const,
+        ...(withCounters
+          ? { counters: counters(d.port * 1000 + Number(d.address.split('.')[3])) }
+          : {}),
+      })),
+    });
+    const table = (services: ReturnType<typeof service>[], kind: 'proc' | 'stats') => ({
+      kind,
+      version: null,
+      tableSize: null,
+      services,
+      approximate: false,
+      unparsed: [],
+    });
+    const dest = fc.record({
+      address: fc.integer({ min: 1, max: 60 }).map((n) => `10.0.0.${n}`),
+      port: fc.constantFrom(80, 81),
+    });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(dest, {
+          minLength: 1,
+          maxLength: 12,
+          selector: (d) => `${d.address}|${d.port}`,
+        }),
+        fc.constantFrom('same', 'reversed', 'shuffled'),
+        fc.array(fc.nat(), { minLength: 12, maxLength: 12 }),
+        (dests, order, noise) => {
+          const listed =
+            order === 'same'
+              ? dests
+              : order === 'reversed'
+                ? [...dests].reverse()
+                : dests
+                    .map((d, i) => ({ d, k: noise[i] ?? 0 }))
+                    .sort((a, b) => a.k - b.k)
+                    .map((x) => x.d);
+          const proc = table([service(dests, false)], 'proc');
+          const stats = table([service(listed, true)], 'stats');
+          const reuse = new SnapshotReuse();
+          for (let round = 0; round < 2; round++) {
+            const snap = buildSnapshot({
+              takenAt: round,
+              host: 'h',
+              source: 'fixture',
+              table: proc,
+              stats,
+              director,
+              reuse,
+            });
+            const got = snap.services[0]?.destinations ?? [];
+            expect(got).toHaveLength(dests.length);
+            for (const d of got)
+              expect(d.counters?.conns, `${d.address}:${d.port} (${order})`).toBe(
+                d.port * 1000 + Number(d.address.split('.')[3]),
+              );
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+});
+
 describe('ipvsadm 1.31 and kernel 6.1, captured in the lab', () => {
   const list = parseIpvsadmList(fixture(`${LAB}ipvsadm-Ln.txt`));
   const stats = parseIpvsadmStats(fixture(`${LAB}ipvsadm-Ln-stats-exact.txt`));

@@ -259,3 +259,41 @@ describe('rating the same server snapshots again (a busy table with idle servers
     expect(dests(r2)[1]).not.toBe(dests(r1)[1]);
   });
 });
+
+describe('computeRates between counter readings', () => {
+  it('rates a service whose servers did not change only once, and the same as anew', () => {
+    const a = tableSnapshot({ takenAt: 1000, traffic: (i, j) => (i + 1) * (j + 1) });
+    const b = tableSnapshot({ takenAt: 3000, traffic: (i, j) => 3 * (i + 1) * (j + 1) });
+    const r1 = computeRates(a, b);
+    // a reading 1 s later with the same counters (read at 3000) and, for service 0, one server's
+    // connections changed (a new list); the other services' lists are the same arrays
+    const changed = { ...b.services[0]!.destinations[0]!, activeConns: 99 };
+    const mid: Snapshot = {
+      ...b,
+      takenAt: 4000,
+      countersAt: 3000,
+      services: b.services.map((s, i) =>
+        i === 0 ? { ...s, destinations: [changed, ...s.destinations.slice(1)] } : { ...s },
+      ),
+    };
+    const r2 = computeRates(rateBase(a, b, mid), mid);
+    for (let i = 1; i < b.services.length; i++)
+      expect(r2.services[i]?.destinations).toBe(r1.services[i]?.destinations);
+    expect(r2.services[0]?.destinations).not.toBe(r1.services[0]?.destinations);
+    expect(r2.services[0]?.destinations[0]?.activeConns).toBe(99);
+    // and everything equals rating copies that no cache knows
+    const fresh = computeRates(structuredClone(a), structuredClone(mid));
+    expect(r2.services).toEqual(fresh.services);
+    // the same lists against the same base over a longer interval: rated again, not reused
+    const later = computeRates(a, { ...b, countersAt: 4000 });
+    expect(later.services[1]?.destinations).not.toBe(r1.services[1]?.destinations);
+    expect(later.services[1]?.destinations[0]?.rates?.cps).toBeCloseTo(
+      ((r1.services[1]?.destinations[0]?.rates?.cps ?? 0) * 2) / 3,
+    );
+    // the next counters (another interval): rated again
+    const c = tableSnapshot({ takenAt: 5000, traffic: (i, j) => 7 * (i + 1) * (j + 1) });
+    const r3 = computeRates(mid, c);
+    expect(r3.services[1]?.destinations).not.toBe(r2.services[1]?.destinations);
+    expect(r3.services).toEqual(computeRates(structuredClone(mid), structuredClone(c)).services);
+  });
+});

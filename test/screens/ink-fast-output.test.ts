@@ -117,6 +117,27 @@ describe("the monitor's faster get() for Ink's Output", () => {
     );
   });
 
+  it('gives the same screen as Ink for rows of one line at the left edge (as the monitor draws)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 22 }),
+        fc.array(text, { minLength: 1, maxLength: 8 }),
+        (width, rows) => {
+          const ops: Op[] = rows.map((t, y) => ({
+            type: 'write',
+            x: 0,
+            y,
+            text: t.replace(/\n/g, ''),
+          }));
+          const want = stockGet.call(screen(width, rows.length, ops));
+          expect(fastOutputGet.call(screen(width, rows.length, ops))).toEqual(want);
+          expect(fastOutputGet.call(screen(width, rows.length, ops))).toEqual(want);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
   it('keeps rows apart that differ only in where a line is or how wide the screen is', () => {
     const a = fastOutputGet.call(screen(10, 2, [{ type: 'write', x: 0, y: 0, text: 'ab' }]));
     const b = fastOutputGet.call(screen(10, 2, [{ type: 'write', x: 3, y: 0, text: 'ab' }]));
