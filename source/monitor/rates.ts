@@ -252,23 +252,29 @@ export function rateBase(
 const hasRates = (x: { rates: Rates | null }) => x.rates !== null;
 
 /**
- * A service's rated servers, by its list of server snapshots: the same list measured against the
+ * The last rating of each service's servers, by service key: the same list measured against the
  * same earlier list over the same interval rates the same, so it is not rated again. That is
  * every service whose servers did not change in a reading between two counter readings (the
- * rate base and the counters' time stay the same; SnapshotReuse keeps the lists). Read-only.
+ * rate base and the counters' time stay the same; SnapshotReuse keeps the lists). Only the last
+ * call's entries are kept: a map from each list to its rating would hold every earlier list
+ * through its `prev` (measured: 166 MB peak instead of ~115 after 60 s of the 100 x 10 demo).
+ * Read-only.
  */
-const ratedLists = new WeakMap<
-  readonly DestinationSnapshot[],
-  { prev: readonly DestinationSnapshot[] | undefined; dtMs: number | null; out: RatedDestination[] }
->();
+interface RatedList {
+  list: readonly DestinationSnapshot[];
+  prev: readonly DestinationSnapshot[] | undefined;
+  dtMs: number | null;
+  out: RatedDestination[];
+}
+let ratedLists = new Map<string, RatedList>();
 
 function rateDestinations(
+  known: RatedList | undefined,
   list: readonly DestinationSnapshot[],
   prevList: readonly DestinationSnapshot[] | undefined,
   dtMs: number | null,
-): RatedDestination[] {
-  const known = ratedLists.get(list);
-  if (known && known.prev === prevList && known.dtMs === dtMs) return known.out;
+): RatedList {
+  if (known && known.list === list && known.prev === prevList && known.dtMs === dtMs) return known;
   const dt = dtMs === null ? 0 : dtMs / 1000;
   const prevDests = new KeyFinder(prevList);
   const n = list.length;
@@ -290,8 +296,7 @@ function rateDestinations(
       destRates[di] ?? AT_REST,
       share[di] ?? 0,
     );
-  ratedLists.set(list, { prev: prevList, dtMs, out });
-  return out;
+  return { list, prev: prevList, dtMs, out };
 }
 
 /** Rates of `next` against `prev` (see rateBase), over the time between their counter readings. */
@@ -300,10 +305,14 @@ export function computeRates(prev: Snapshot | null, next: Snapshot): RatedSnapsh
   const dt = dtMs === null ? 0 : dtMs / 1000;
   const prevServices = new KeyFinder(prev?.services);
   const services: RatedService[] = new Array<RatedService>(next.services.length);
+  const known = ratedLists;
+  const rated = new Map<string, RatedList>();
   for (let si = 0; si < next.services.length; si++) {
     const s = next.services[si] as ServiceSnapshot;
     const ps = prevServices.find(si, s.key);
-    const destinations = rateDestinations(s.destinations, ps?.destinations, dtMs);
+    const entry = rateDestinations(known.get(s.key), s.destinations, ps?.destinations, dtMs);
+    rated.set(s.key, entry);
+    const destinations = entry.out;
     const r = counterRates(ps?.counters, s.counters, dt, s.kernelRates ?? null);
     let rates = r.rates;
     // Without service counters (not root), the servers' kernel rates still add up.
@@ -314,6 +323,7 @@ export function computeRates(prev: Snapshot | null, next: Snapshot): RatedSnapsh
     }
     services[si] = ratedService(s, destinations, rates, r.reset);
   }
+  ratedLists = rated;
   let totalRates = counterRates(prev?.totals, next.totals, dt, next.kernelTotalRates ?? null).rates;
   if (!totalRates && services.length > 0 && services.every(hasRates)) {
     let sum = NO_RATES;

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import type { Counters, Snapshot } from '../../source/monitor/model.js';
 import {
@@ -295,5 +297,34 @@ describe('computeRates between counter readings', () => {
     const r3 = computeRates(mid, c);
     expect(r3.services[1]?.destinations).not.toBe(r2.services[1]?.destinations);
     expect(r3.services).toEqual(computeRates(structuredClone(mid), structuredClone(c)).services);
+  });
+});
+
+describe('what computeRates keeps', () => {
+  it('does not hold on to earlier readings (a monitor left open must not grow)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const refs: WeakRef<object>[] = [];
+    let prev: Snapshot | null = null;
+    let base: Snapshot | null = null;
+    for (let t = 0; t < 30; t++) {
+      // a new counter reading each time, and a reading between counter readings (as at 1 Hz)
+      const next = tableSnapshot({ takenAt: 1000 + t * 2000, traffic: (i, j) => t * (i + j + 1) });
+      const mid: Snapshot = { ...next, takenAt: next.takenAt + 1000, countersAt: next.takenAt };
+      for (const s of [next, mid]) {
+        base = rateBase(base, prev, s);
+        computeRates(base, s);
+        prev = s;
+      }
+      refs.push(new WeakRef(next.services[0]!.destinations));
+    }
+    await new Promise((r) => setTimeout(r, 0));
+    gc();
+    await new Promise((r) => setTimeout(r, 0));
+    gc();
+    // the first 20 readings are referenced by nothing the test keeps
+    const kept = refs.slice(0, 20).filter((r) => r.deref() !== undefined).length;
+    expect(kept).toBe(0);
+    expect(prev).not.toBeNull();
   });
 });
