@@ -9,9 +9,8 @@ export class BoundedMemo<V> {
   get(key: string, make: (key: string) => V): V {
     let v = this.map.get(key);
     if (v === undefined) {
-      if (this.map.size >= this.max) this.map.clear();
       v = make(key);
-      this.map.set(key, v);
+      this.set(key, v);
     }
     return v;
   }
