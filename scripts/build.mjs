@@ -1,6 +1,7 @@
 // Bundles the CLI into one ESM file (dist/lvs-setup.js) so `npx lvs-setup` installs no dependency
 // tree, plus bin/lvs-setup.cjs, a tiny launcher that checks the Node version first.
 import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, mkdirSync, chmodSync, rmSync, statSync } from 'node:fs';
 import { BUNDLE_BANNER, lazyRgiEmojiRegex } from './build-patches.mjs';
 
@@ -79,3 +80,26 @@ const entry = statSync(`${outdir}/lvs-setup.js`).size;
 console.log(
   `built ${outdir}/lvs-setup.js (${Math.round(entry / 1024)} KiB) + ${outputs.length - 1} chunks loaded on use (${Math.round(bytes / 1024)} KiB in all) in ${Date.now() - started} ms`,
 );
+
+/**
+ * dist/ipvs-read: the monitor's netlink reader (source/native/ipvs-read.c), static so that one
+ * binary runs on any Linux of this machine's architecture (EL7's glibc 2.17 as Debian 12's).
+ * Without a C compiler the package still works: the monitor then reads counters with ipvsadm.
+ * A compiler that fails on the file is an error of the build.
+ */
+function buildIpvsRead() {
+  const cc = process.env.CC || 'cc';
+  const out = `${outdir}/ipvs-read`;
+  const args = ['-std=c11', '-Os', '-s', '-static', '-Wall', '-Wextra', '-Wshadow', '-Werror'];
+  const r = spawnSync(cc, [...args, '-o', out, 'source/native/ipvs-read.c'], { encoding: 'utf8' });
+  if (r.error?.code === 'ENOENT') {
+    console.warn(
+      `build: no C compiler (${cc}): no ${out}; the monitor will read counters with ipvsadm`,
+    );
+    return;
+  }
+  if (r.status !== 0) throw new Error(`build: ${cc} failed on ipvs-read.c:\n${r.stderr}`);
+  chmodSync(out, 0o755);
+  console.log(`built ${out} (${Math.round(statSync(out).size / 1024)} KiB, ${process.arch})`);
+}
+buildIpvsRead();

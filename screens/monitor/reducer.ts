@@ -433,7 +433,9 @@ export function sampleChangesNothing(state: MonitorState, snapshot: Snapshot): b
 }
 
 function onSample(state: MonitorState, snapshot: Snapshot): MonitorState {
-  if (state.paused) return state;
+  // Also checked here, not only before dispatching: the app's check sees the last drawn state,
+  // which on a loaded machine can be a reading behind; the same state back draws no frame.
+  if (state.paused || sampleChangesNothing(state, snapshot)) return state;
   if (state.raw && state.snapshot && snapshot.services === state.raw.services) {
     const sinceCounters = countersTime(snapshot) - countersTime(state.raw);
     // The last reading again, re-dated (see Snapshot): same rates, rows and history.

@@ -24,6 +24,7 @@ export function snapshotToJson(s: RatedSnapshot) {
     takenAt: new Date(s.takenAt).toISOString(),
     intervalMs: s.intervalMs,
     source: s.source,
+    countersFrom: s.countersFrom ?? null,
     ipvsVersion: s.ipvsVersion ?? null,
     director: s.director,
     totals: { counters: s.totals, rates: round(s.totalRates) },

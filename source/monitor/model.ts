@@ -91,6 +91,8 @@ export interface Snapshot {
   // then redraws only what shows the time.
   host: string;
   source: 'ipvs' | 'demo' | 'fixture';
+  /** Who read the servers' counters: the netlink helper or ipvsadm (real source only). */
+  countersFrom?: 'netlink' | 'ipvsadm';
   /** "1.2.1" from the "IP Virtual Server version" line. */
   ipvsVersion?: string | null;
   tableSize?: number | null;

@@ -1,6 +1,7 @@
 import { createElement } from 'react';
 import type { Machine } from '../boundary.js';
 import type { Action } from '../plan/step.js';
+import { findIpvsRead, ipvsadmReader, netlinkReader, withFallback } from './counter-reader.js';
 import { snapshotToJson } from './json.js';
 import { printedSource } from './printed-source.js';
 import type { Snapshot } from './model.js';
@@ -203,9 +204,33 @@ export async function runMonitor(options: RunMonitorOptions): Promise<number> {
       err.write(`${available.message}\n`);
       return 1;
     }
-    source = createIpvsSource(options.machine, options.vips ? { vips: options.vips } : {});
+    // The servers' counters over netlink where the helper was built for this machine, else (or
+    // when it cannot read: see withFallback) from ipvsadm as before.
+    const machine = options.machine;
+    const helper = findIpvsRead((name) => machine.env(name));
+    const counters = helper
+      ? withFallback(netlinkReader(helper), ipvsadmReader(machine))
+      : ipvsadmReader(machine);
+    source = createIpvsSource(machine, {
+      ...(options.vips ? { vips: options.vips } : {}),
+      counters,
+    });
   }
+  try {
+    return await runWithSource(source, options, onAction, out, err, sleep);
+  } finally {
+    source.close?.();
+  }
+}
 
+async function runWithSource(
+  source: MonitorSource,
+  options: RunMonitorOptions,
+  onAction: OnMonitorAction | undefined,
+  out: Writable,
+  err: Writable,
+  sleep: (ms: number) => Promise<void>,
+): Promise<number> {
   try {
     if (options.json && !options.once) {
       await streamJson(source, options, out, sleep);

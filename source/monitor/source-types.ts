@@ -12,4 +12,6 @@ export interface MonitorSource {
    * the core's executor (the monitor's onAction) so they are logged and journaled.
    */
   apply?(actions: readonly Action[]): Promise<void>;
+  /** Ends what the source keeps running between readings (the netlink helper). */
+  close?(): void;
 }

@@ -27,6 +27,7 @@ import {
   type ParsedIpvsStats,
   type ParsedTable,
 } from './parse.js';
+import { ipvsadmReader, IPVSADM_TIMEOUT_MS, type CounterReader } from './counter-reader.js';
 import { COUNTER_PERIOD_MS, countersTime } from './rates.js';
 import { buildSnapshot, SnapshotReuse, withHealth } from './snapshot.js';
 import type { MonitorSource } from './source-types.js';
@@ -39,7 +40,6 @@ export const PROC_IP_VS_STATS = '/proc/net/ip_vs_stats';
 const PROC_FIB_TRIE = '/proc/net/fib_trie';
 const PROC_IF_INET6 = '/proc/net/if_inet6';
 const PROC_EXPIRE_QUIESCENT = '/proc/sys/net/ipv4/vs/expire_quiescent_template';
-const IPVSADM_TIMEOUT_MS = 10_000;
 
 /** Checks a real server; the TCP probe below, or a fake in tests. */
 export type HealthProbe = (address: string, port: number) => Promise<Health>;
@@ -60,6 +60,11 @@ export interface IpvsSourceOptions {
   /** Opt-in health checks; each server is probed at most every `healthEveryMs` (default 5 s). */
   healthProbe?: HealthProbe;
   healthEveryMs?: number;
+  /**
+   * Who reads the servers' counters (`--stats`, and `--rate` for the first reading): the netlink
+   * helper (see counter-reader.ts) where it runs, else ipvsadm, the default.
+   */
+  counters?: CounterReader;
 }
 
 export type IpvsAvailability = { ok: true } | { ok: false; message: string };
@@ -275,6 +280,7 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
   const healthEveryMs = options.healthEveryMs ?? 5000;
   const countersEveryMs = options.countersEveryMs ?? COUNTER_PERIOD_MS;
   const keepalivedRunning = keepalivedWatcher(machine, now);
+  const reader = options.counters ?? ipvsadmReader(machine);
   /** The last reading made from /proc, and the texts it was made from. */
   let last: { procText: string; eqt: string | null; snapshot: Snapshot } | null = null;
   /** The last counters read, reused until the kernel has new ones (see countersEveryMs). */
@@ -393,6 +399,7 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
   return {
     kind: 'ipvs',
     countersPeriodMs: countersEveryMs,
+    close: () => reader.close(),
     async read(): Promise<Snapshot> {
       const wantRate = first;
       first = false;
@@ -402,9 +409,7 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
         machine.readFile(PROC_IP_VS),
         // The totals come from the same estimator as the servers' counters: read with them.
         due ? machine.readFile(PROC_IP_VS_STATS) : null,
-        wantRate
-          ? machine.run(['ipvsadm', '-Ln', '--rate', '--exact'], { timeoutMs: IPVSADM_TIMEOUT_MS })
-          : null,
+        wantRate ? reader.read('rate') : null,
         machine.readFile(PROC_EXPIRE_QUIESCENT),
         host === null ? machine.readFile('/proc/sys/kernel/hostname') : null,
       ]);
@@ -437,9 +442,7 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
           counters = { ...c, at: takenAt };
         } else {
           ran = true;
-          const statsRun = await machine.run(['ipvsadm', '-Ln', '--stats', '--exact'], {
-            timeoutMs: IPVSADM_TIMEOUT_MS,
-          });
+          const statsRun = await reader.read('stats');
           const ok = statsRun.exitCode === 0;
           // The same text, the same numbers: its parse is reused.
           const previous = ok && c?.stats && statsRun.stdout === c.statsText ? c : null;
@@ -515,6 +518,7 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
         reuse: snapshotReuse,
       });
       if (counters && counters.at !== takenAt) snapshot.countersAt = counters.at;
+      snapshot.countersFrom = reader.via;
       snapshot.director = directorNow ?? (await readDirector(snapshot.services));
       applyHealth(snapshot.services);
       last = procText === null ? null : { procText, eqt, snapshot };

@@ -88,11 +88,22 @@ describe('monitor reducer', () => {
   it('takes a re-dated reading (the same services) without recomputing rows or history', () => {
     const s = withTraffic();
     const raw = s.raw as NonNullable<typeof s.raw>;
-    const t = run(s, { type: 'sample', snapshot: { ...raw, takenAt: 2000, countersAt: 1000 } });
+    // Nothing but its time changed: the state itself, so React draws no frame (the app skips
+    // these before dispatching too, but its check can be a reading behind on a slow machine).
+    const same = run(s, { type: 'sample', snapshot: { ...raw, takenAt: 2000, countersAt: 1000 } });
+    expect(same).toBe(s);
+    // With another director state: the clock and the director move, rows and history do not.
+    const director = { vrrp: 'MASTER' as const, keepalived: true, vipsPresent: ['10.0.1.1'] };
+    const t = run(s, {
+      type: 'sample',
+      snapshot: { ...raw, takenAt: 2000, countersAt: 1000, director },
+    });
+    expect(t).not.toBe(s);
     expect(t.rows).toBe(s.rows);
     expect(t.history).toBe(s.history);
     expect(t.snapshot?.services).toBe(s.snapshot?.services);
     expect(t.snapshot?.takenAt).toBe(2000);
+    expect(t.snapshot?.director).toBe(director);
   });
 
   it('takes the same counters at a later time (nothing moving) as zero rates with one more sample', () => {
