@@ -16,6 +16,8 @@ export type CounterKind = 'stats' | 'rate';
 export interface CounterReader {
   /** Who answers now (the netlink reader hands over to ipvsadm when it cannot). */
   readonly via: 'netlink' | 'ipvsadm';
+  /** Why the netlink reader handed over to ipvsadm (its message), when it did. */
+  readonly handedOver?: string | null;
   read(kind: CounterKind): Promise<RunResult>;
   /** Ends a running helper. Reading again afterwards starts it again. */
   close(): void;
@@ -163,19 +165,26 @@ export function netlinkReader(program: string, options: NetlinkReaderOptions = {
     new Promise<RunResult>((resolve) => {
       const startedAt = Date.now();
       const timer = setTimeout(() => {
-        stop();
-        fail({ timedOut: true, stderr: `ipvs-read: no answer within ${timeoutMs} ms` });
+        // Node runs timers before it reads its pipes: after a long stretch of other work (the
+        // monitor's start in a slow VM) the answer may be waiting unread. setImmediate runs
+        // after that read; only a reading still pending then has timed out.
+        setImmediate(() => {
+          if (pending !== reading) return;
+          stop();
+          fail({ timedOut: true, stderr: `ipvs-read: no answer within ${timeoutMs} ms` });
+        });
       }, timeoutMs);
       timer.unref();
-      pending = {
+      const reading = {
         text: '',
         startedAt,
-        done: (r) => {
+        done: (r: RunResult) => {
           clearTimeout(timer);
           if (child) hold(child, false);
           resolve(r);
         },
       };
+      pending = reading;
       try {
         child ??= start();
         hold(child, true);

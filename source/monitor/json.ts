@@ -25,6 +25,7 @@ export function snapshotToJson(s: RatedSnapshot) {
     intervalMs: s.intervalMs,
     source: s.source,
     countersFrom: s.countersFrom ?? null,
+    countersHandover: s.countersHandover ?? null,
     ipvsVersion: s.ipvsVersion ?? null,
     director: s.director,
     totals: { counters: s.totals, rates: round(s.totalRates) },

@@ -93,6 +93,8 @@ export interface Snapshot {
   source: 'ipvs' | 'demo' | 'fixture';
   /** Who read the servers' counters: the netlink helper or ipvsadm (real source only). */
   countersFrom?: 'netlink' | 'ipvsadm';
+  /** Why the netlink helper gave way to ipvsadm, when it did (its error). */
+  countersHandover?: string;
   /** "1.2.1" from the "IP Virtual Server version" line. */
   ipvsVersion?: string | null;
   tableSize?: number | null;

@@ -519,6 +519,7 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
       });
       if (counters && counters.at !== takenAt) snapshot.countersAt = counters.at;
       snapshot.countersFrom = reader.via;
+      if (reader.handedOver) snapshot.countersHandover = reader.handedOver;
       snapshot.director = directorNow ?? (await readDirector(snapshot.services));
       applyHealth(snapshot.services);
       last = procText === null ? null : { procText, eqt, snapshot };

@@ -122,6 +122,33 @@ describe('netlinkReader (the resident helper, here a stand-in speaking its proto
     expect(await gone()).toBe(true);
   });
 
+  it('takes an answer that came while node was busy past the timeout (the timer runs first)', async () => {
+    // a shell stand-in: no start-up time to speak of; it answers 0.1 s after each request
+    const r = netlinkReader('/bin/sh', {
+      args: [
+        '-c',
+        'while read l; do sleep 0.1; cat "$0"; echo "#end"; done',
+        path.join(dir, 'stats.txt'),
+      ],
+      timeoutMs: 300,
+    });
+    readers.push(r);
+    const reading = r.read('stats');
+    // the request goes out (the reading starts on a later turn of the loop), then node is busy
+    // for a second (a slow VM's start-up): the answer waits in the pipe meanwhile
+    // (busy in a setImmediate callback: the loop's next turn begins with timers, as after a
+    // render that ran from an I/O callback)
+    await new Promise((res) => setTimeout(res, 20));
+    await new Promise<void>((res) =>
+      setImmediate(() => {
+        const until = Date.now() + 1000;
+        while (Date.now() < until);
+        res();
+      }),
+    );
+    expect(await reading).toMatchObject({ exitCode: 0, stdout: STATS, timedOut: false });
+  });
+
   it('reports a program that is not there as not found', async () => {
     const r = netlinkReader(path.join(dir, 'no-such-ipvs-read'));
     readers.push(r);
@@ -227,6 +254,26 @@ describe('createIpvsSource with a counter reader', () => {
     expect(starts()).toBe(1);
     source.close?.();
     expect(closed).toBe(1);
+  });
+
+  it('says in the snapshot when the helper gave way to ipvsadm, and why', async () => {
+    const m = fakeMachine({
+      uid: 0,
+      files: {
+        '/proc/net/ip_vs': fixture(`${DEB}proc-net-ip_vs.txt`),
+        '/proc/net/ip_vs_stats': fixture(`${DEB}proc-net-ip_vs_stats.txt`),
+        '/proc/sys/kernel/hostname': 'lvs\n',
+      },
+      commands: {
+        'ipvsadm -Ln --stats --exact': { stdout: STATS },
+        'ipvsadm -Ln --rate --exact': { stdout: RATE },
+      },
+    });
+    const source = createIpvsSource(m, { counters: withFallback(fake('error'), ipvsadmReader(m)) });
+    const s = await source.read();
+    expect(s.countersFrom).toBe('ipvsadm');
+    expect(s.countersHandover).toBe('ipvs-read: reading IPVS needs root (CAP_NET_ADMIN)');
+    source.close?.();
   });
 });
 

@@ -26,7 +26,14 @@ interface Allowed {
   rule: Rule;
   reason: string;
 }
-const ALLOW: Allowed[] = [];
+const ALLOW: Allowed[] = [
+  {
+    file: 'source/monitor/counter-reader.ts',
+    rule: 'process-import',
+    reason:
+      "the monitor's netlink helper is one process that stays running with its pipes open across readings, which Machine.run (one command, one result) does not model; it is spawned from an argv array (no shell), only reads, and is built only for a real machine (source/monitor/run.ts)",
+  },
+];
 
 type Rule = 'shell-option' | 'string-exec' | 'shell-argv' | 'shell-call' | 'process-import';
 
