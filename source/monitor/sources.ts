@@ -502,6 +502,10 @@ export function createIpvsSource(machine: Machine, options: IpvsSourceOptions = 
 
       const stats = counters?.stats ?? null;
       if (counters?.warning) warnings.push(counters.warning);
+      // The helper gave way while ipvsadm reads fine: worth a line (it costs more CPU), once
+      // its reason is known; when ipvsadm fails too, its own warning above says what to do.
+      else if (reader.handedOver)
+        warnings.push(`Counters are read with ipvsadm: ${reader.handedOver}.`);
       const rates = rateRun && rateRun.exitCode === 0 ? parseIpvsadmRate(rateRun.stdout) : null;
 
       const snapshot = buildSnapshot({

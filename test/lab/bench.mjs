@@ -162,17 +162,29 @@ async function totalConns(lab) {
  * "comm(main)", its other threads (V8's compiler and GC workers, libuv's pool) as "comm".
  */
 async function threadCpu(lab, unit) {
+  // One cat per process (not three commands per thread): in a busy TCG guest the per-thread
+  // loop took seconds, and the unit's end could cut it short, its missing threads then counted
+  // as "exited processes".
   const r = await lab.sh(
     'lvs',
     `cg=/sys/fs/cgroup/system.slice/${unit}.service; for p in $(cat $cg/cgroup.procs); do ` +
-      `for t in /proc/$p/task/*; do n=$(tr ' ' _ < $t/comm); [ "\${t##*/}" = "$p" ] && n="$n(main)"; ` +
-      `printf '%s %s\\n' "$n" "$(sed 's/.*) //' $t/stat | awk '{print $12+$13}')"; done; done`,
+      `echo "pid $p"; cat /proc/$p/task/*/stat 2>/dev/null; done`,
   );
   const out = new Map();
-  for (const line of r.stdout.trim().split('\n')) {
-    const [comm, ticks] = line.split(' ');
-    const s = Number(ticks) / 100; // USER_HZ
-    if (comm && Number.isFinite(s)) out.set(comm, (out.get(comm) ?? 0) + s);
+  let pid = null;
+  for (const line of r.stdout.split('\n')) {
+    if (line.startsWith('pid ')) {
+      pid = line.slice(4).trim();
+      continue;
+    }
+    // tid (comm) state ppid … utime stime: comm may hold blanks, the fields after it do not
+    const m = /^(\d+) \((.*)\) (.*)$/.exec(line);
+    if (!m || pid === null) continue;
+    const fields = m[3].split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const comm = `${m[2].replace(/ /g, '_')}${m[1] === pid ? '(main)' : ''}`;
+    const s = ticks / 100; // USER_HZ
+    if (Number.isFinite(s)) out.set(comm, (out.get(comm) ?? 0) + s);
   }
   return out;
 }

@@ -273,6 +273,9 @@ describe('createIpvsSource with a counter reader', () => {
     const s = await source.read();
     expect(s.countersFrom).toBe('ipvsadm');
     expect(s.countersHandover).toBe('ipvs-read: reading IPVS needs root (CAP_NET_ADMIN)');
+    expect(s.warnings).toContain(
+      'Counters are read with ipvsadm: ipvs-read: reading IPVS needs root (CAP_NET_ADMIN).',
+    );
     source.close?.();
   });
 });
