@@ -100,7 +100,9 @@ export function netlinkReader(program: string, options: NetlinkReaderOptions = {
     p?.done(result({ exitCode: 1, ...partial }, p.startedAt));
   };
 
-  const stop = () => {
+  /** Ends the helper; a reading in flight fails with `why` (so no caller waits forever). */
+  const stop = (why: Partial<RunResult> = { stderr: 'ipvs-read: closed' }) => {
+    fail(why);
     const c = child;
     child = null;
     if (c) {
@@ -143,8 +145,7 @@ export function netlinkReader(program: string, options: NetlinkReaderOptions = {
     });
     c.on('error', (e: NodeJS.ErrnoException) => {
       if (child !== c) return;
-      stop();
-      fail({ notFound: e.code === 'ENOENT', stderr: `ipvs-read: ${e.message}` });
+      stop({ notFound: e.code === 'ENOENT', stderr: `ipvs-read: ${e.message}` });
     });
     c.on('exit', (code, signal) => {
       if (child !== c) return;
@@ -170,8 +171,7 @@ export function netlinkReader(program: string, options: NetlinkReaderOptions = {
         // after that read; only a reading still pending then has timed out.
         setImmediate(() => {
           if (pending !== reading) return;
-          stop();
-          fail({ timedOut: true, stderr: `ipvs-read: no answer within ${timeoutMs} ms` });
+          stop({ timedOut: true, stderr: `ipvs-read: no answer within ${timeoutMs} ms` });
         });
       }, timeoutMs);
       timer.unref();
@@ -190,8 +190,7 @@ export function netlinkReader(program: string, options: NetlinkReaderOptions = {
         hold(child, true);
         child.stdin.write(`${kind}\n`);
       } catch (e) {
-        stop();
-        fail({ stderr: `ipvs-read: ${(e as Error).message}` });
+        stop({ stderr: `ipvs-read: ${(e as Error).message}` });
       }
     });
 
@@ -202,7 +201,7 @@ export function netlinkReader(program: string, options: NetlinkReaderOptions = {
       queue = next.catch(() => undefined);
       return next;
     },
-    close: stop,
+    close: () => stop(),
   };
 }
 
@@ -236,7 +235,10 @@ export function withFallback(
       return current.read(kind);
     },
     close() {
-      current.close();
+      // Both: a reading that was in flight on the helper when it handed over may have started it
+      // again.
+      primary.close();
+      fallback.close();
     },
   };
 }
@@ -250,10 +252,14 @@ export function withFallback(
 export function findIpvsRead(env: (name: string) => string | undefined): string | null {
   const named = env('LVS_SETUP_IPVS_READ');
   if (named === 'off' || named === '0') return null;
+  // Beside the bundle's entry or one folder up from its chunk (dist/), or, from the source tree
+  // only (source/monitor/), the checkout's dist/: never a path outside the package.
+  const here = import.meta.url;
+  const fromSource = /\/source\/monitor\/counter-reader\.[jt]s$/.test(here);
   const candidates = named
     ? [named]
-    : ['./ipvs-read', '../ipvs-read', '../../dist/ipvs-read'].map((p) =>
-        fileURLToPath(new URL(p, import.meta.url)),
+    : (fromSource ? ['../../dist/ipvs-read'] : ['./ipvs-read', '../ipvs-read']).map((p) =>
+        fileURLToPath(new URL(p, here)),
       );
   for (const c of candidates) {
     try {

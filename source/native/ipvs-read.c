@@ -33,15 +33,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#ifndef IPVS_SVC_ATTR_STATS64
-#define IPVS_SVC_ATTR_STATS64 12
-#endif
-#ifndef IPVS_DEST_ATTR_STATS64
-#define IPVS_DEST_ATTR_STATS64 12
-#endif
-#ifndef IPVS_DEST_ATTR_ADDR_FAMILY
-#define IPVS_DEST_ATTR_ADDR_FAMILY 11
-#endif
+/*
+ * Attribute numbers newer than some kernel headers (EL7's lack the STATS64 ones: 4.1, and
+ * ADDR_FAMILY: 3.18). They are enum constants, not macros, so they are named here by their
+ * fixed values, and the attribute tables are sized by SVC_TAB / DEST_TAB, not by the headers'
+ * *_MAX (indexing past a table sized by old headers would read the stack).
+ */
+enum {
+  SVC_STATS64 = 12,
+  DEST_ADDR_FAMILY = 11,
+  DEST_STATS64 = 12,
+  SVC_TAB = 16,
+  DEST_TAB = 16,
+};
+_Static_assert(IPVS_SVC_ATTR_MAX < SVC_TAB && IPVS_DEST_ATTR_MAX < DEST_TAB, "attribute tables");
 
 /* ------------------------------------------------------------------ output buffer */
 
@@ -163,7 +168,10 @@ typedef int (*on_reply)(const struct nlattr *attrs, int len, void *ctx);
  */
 static int receive(uint32_t want_seq, int dump, on_reply cb, void *ctx) {
   for (;;) {
-    ssize_t n = recv(sock, rbuf, sizeof rbuf, 0);
+    struct sockaddr_nl from;
+    socklen_t fromlen = sizeof from;
+    ssize_t n = recvfrom(sock, rbuf, sizeof rbuf, 0, (struct sockaddr *)&from, &fromlen);
+    if (n >= 0 && from.nl_pid != 0) continue; /* only the kernel answers */
     if (n < 0) {
       if (errno == EINTR) continue;
       return -errno;
@@ -288,9 +296,9 @@ static void read_stats(const struct nlattr *s64, const struct nlattr *s32, uint6
 
 static int service_cb(const struct nlattr *attrs, int len, void *ctx) {
   struct table *t = ctx;
-  const struct nlattr *top[IPVS_CMD_ATTR_MAX + 1], *a[IPVS_SVC_ATTR_MAX + 1];
+  const struct nlattr *top[IPVS_CMD_ATTR_MAX + 1], *a[SVC_TAB];
   attr_parse(top, IPVS_CMD_ATTR_MAX, attrs, len);
-  if (!nested(top[IPVS_CMD_ATTR_SERVICE], a, IPVS_SVC_ATTR_MAX)) return 0;
+  if (!nested(top[IPVS_CMD_ATTR_SERVICE], a, SVC_TAB - 1)) return 0;
   if (t->n == t->cap) {
     size_t cap = t->cap ? t->cap * 2 : 64;
     struct service *p = realloc(t->svc, cap * sizeof *p);
@@ -309,7 +317,7 @@ static int service_cb(const struct nlattr *attrs, int len, void *ctx) {
     int n = attr_len(a[IPVS_SVC_ATTR_ADDR]);
     memcpy(s->addr, attr_data(a[IPVS_SVC_ATTR_ADDR]), n > 16 ? 16 : (size_t)n);
   }
-  read_stats(a[IPVS_SVC_ATTR_STATS64], a[IPVS_SVC_ATTR_STATS], s->stats);
+  read_stats(a[SVC_STATS64], a[IPVS_SVC_ATTR_STATS], s->stats);
   return 0;
 }
 
@@ -349,11 +357,11 @@ static void print_numbers(const uint64_t *st) {
 
 static int dest_cb(const struct nlattr *attrs, int len, void *ctx) {
   const struct service *s = ctx;
-  const struct nlattr *top[IPVS_CMD_ATTR_MAX + 1], *a[IPVS_DEST_ATTR_MAX + 1];
+  const struct nlattr *top[IPVS_CMD_ATTR_MAX + 1], *a[DEST_TAB];
   attr_parse(top, IPVS_CMD_ATTR_MAX, attrs, len);
-  if (!nested(top[IPVS_CMD_ATTR_DEST], a, IPVS_DEST_ATTR_MAX)) return 0;
+  if (!nested(top[IPVS_CMD_ATTR_DEST], a, DEST_TAB - 1)) return 0;
   /* A TUN server may be of the other family (kernel >= 4.x says so); else the service's. */
-  int af = a[IPVS_DEST_ATTR_ADDR_FAMILY] ? (int)attr_uint(a[IPVS_DEST_ATTR_ADDR_FAMILY]) : s->af;
+  int af = a[DEST_ADDR_FAMILY] ? (int)attr_uint(a[DEST_ADDR_FAMILY]) : s->af;
   unsigned char addr[16] = {0};
   uint16_t port = 0;
   if (a[IPVS_DEST_ATTR_ADDR]) {
@@ -363,7 +371,7 @@ static int dest_cb(const struct nlattr *attrs, int len, void *ctx) {
   if (a[IPVS_DEST_ATTR_PORT] && attr_len(a[IPVS_DEST_ATTR_PORT]) == 2)
     memcpy(&port, attr_data(a[IPVS_DEST_ATTR_PORT]), 2);
   uint64_t st[IPVS_STATS_ATTR_MAX + 1];
-  read_stats(a[IPVS_DEST_ATTR_STATS64], a[IPVS_DEST_ATTR_STATS], st);
+  read_stats(a[DEST_STATS64], a[IPVS_DEST_ATTR_STATS], st);
   char name[64];
   host_port(name, sizeof name, af, addr, port);
   outf("  -> %-28s", name);

@@ -100,16 +100,21 @@ describe('netlinkReader (the resident helper, here a stand-in speaking its proto
   });
 
   it('gives up on a helper that does not answer, and kills it', async () => {
-    // long enough for the stand-in (a node process) to have started on a loaded machine
-    const r = fake('silent', 2000);
+    // a shell stand-in that starts at once, says its pid and never answers
+    const pidFile = path.join(dir, 'silent.pid');
+    const r = netlinkReader('/bin/sh', {
+      args: ['-c', 'echo $$ > "$0"; exec sleep 1000', pidFile],
+      timeoutMs: 500,
+    });
+    readers.push(r);
     const t0 = Date.now();
     const a = await r.read('stats');
     expect(a).toMatchObject({ exitCode: 1, timedOut: true });
-    expect(a.stderr).toBe('ipvs-read: no answer within 2000 ms');
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(1990);
-    const pid = Number(readFileSync(path.join(dir, 'starts'), 'utf8').trim());
+    expect(a.stderr).toBe('ipvs-read: no answer within 500 ms');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(490);
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
     const gone = async () => {
-      for (let i = 0; i < 50; i++) {
+      for (let i = 0; i < 100; i++) {
         try {
           process.kill(pid, 0);
         } catch {
@@ -122,13 +127,34 @@ describe('netlinkReader (the resident helper, here a stand-in speaking its proto
     expect(await gone()).toBe(true);
   });
 
-  it('takes an answer that came while node was busy past the timeout (the timer runs first)', async () => {
-    // a shell stand-in: no start-up time to speak of; it answers 0.1 s after each request
+  it('ends a reading in flight when closed, and reads again afterwards', async () => {
+    // the first helper hangs on its first request; the next one (the marker file exists) answers
+    const marker = path.join(dir, 'hung-once');
     const r = netlinkReader('/bin/sh', {
       args: [
         '-c',
-        'while read l; do sleep 0.1; cat "$0"; echo "#end"; done',
+        'while read l; do [ -e "$1" ] || { : > "$1"; exec sleep 1000; }; cat "$0"; echo "#end"; done',
         path.join(dir, 'stats.txt'),
+        marker,
+      ],
+    });
+    readers.push(r);
+    const reading = r.read('stats');
+    while (!existsSync(marker)) await new Promise((res) => setTimeout(res, 20));
+    r.close();
+    expect(await reading).toMatchObject({ exitCode: 1, stderr: 'ipvs-read: closed' });
+    expect(await r.read('stats')).toMatchObject({ exitCode: 0, stdout: STATS });
+  });
+
+  it('takes an answer that came while node was busy past the timeout (the timer runs first)', async () => {
+    // a shell stand-in: no start-up time to speak of; it answers 0.1 s after each request
+    const answered = path.join(dir, 'answered');
+    const r = netlinkReader('/bin/sh', {
+      args: [
+        '-c',
+        'while read l; do sleep 0.1; cat "$0"; echo "#end"; : > "$1"; done',
+        path.join(dir, 'stats.txt'),
+        answered,
       ],
       timeoutMs: 300,
     });
@@ -141,8 +167,9 @@ describe('netlinkReader (the resident helper, here a stand-in speaking its proto
     await new Promise((res) => setTimeout(res, 20));
     await new Promise<void>((res) =>
       setImmediate(() => {
-        const until = Date.now() + 1000;
-        while (Date.now() < until);
+        // until the answer is in the pipe and the timeout has passed (at most 10 s)
+        const t0 = Date.now();
+        while (Date.now() - t0 < 10_000 && !(existsSync(answered) && Date.now() - t0 > 400));
         res();
       }),
     );
