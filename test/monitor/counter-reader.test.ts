@@ -13,7 +13,7 @@ import {
 } from '../../source/monitor/counter-reader.js';
 import { parseIpvsadmStats } from '../../source/monitor/parse.js';
 import { createIpvsSource } from '../../source/monitor/sources.js';
-import { fakeMachine, fixture } from './helpers.js';
+import { debianDirector, fakeMachine, fixture } from './helpers.js';
 
 const FAKE = fileURLToPath(new URL('./fake-ipvs-read.mjs', import.meta.url));
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -34,6 +34,14 @@ afterEach(() => {
   readers = [];
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** A shell stand-in for the helper: `script` run by sh -c with `args` as $0, $1, … */
+function shReader(script: string, args: string[], timeoutMs?: number): CounterReader {
+  return netlinkReader('/bin/sh', {
+    args: ['-c', script, ...args],
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  });
+}
 
 function fake(mode = 'ok', timeoutMs?: number): CounterReader {
   const r = netlinkReader(process.execPath, {
@@ -102,10 +110,7 @@ describe('netlinkReader (the resident helper, here a stand-in speaking its proto
   it('gives up on a helper that does not answer, and kills it', async () => {
     // a shell stand-in that starts at once, says its pid and never answers
     const pidFile = path.join(dir, 'silent.pid');
-    const r = netlinkReader('/bin/sh', {
-      args: ['-c', 'echo $$ > "$0"; exec sleep 1000', pidFile],
-      timeoutMs: 500,
-    });
+    const r = shReader('echo $$ > "$0"; exec sleep 1000', [pidFile], 500);
     readers.push(r);
     const t0 = Date.now();
     const a = await r.read('stats');
@@ -130,14 +135,10 @@ describe('netlinkReader (the resident helper, here a stand-in speaking its proto
   it('ends a reading in flight when closed, and reads again afterwards', async () => {
     // the first helper hangs on its first request; the next one (the marker file exists) answers
     const marker = path.join(dir, 'hung-once');
-    const r = netlinkReader('/bin/sh', {
-      args: [
-        '-c',
-        'while read l; do [ -e "$1" ] || { : > "$1"; exec sleep 1000; }; cat "$0"; echo "#end"; done',
-        path.join(dir, 'stats.txt'),
-        marker,
-      ],
-    });
+    const r = shReader(
+      'while read l; do [ -e "$1" ] || { : > "$1"; exec sleep 1000; }; cat "$0"; echo "#end"; done',
+      [path.join(dir, 'stats.txt'), marker],
+    );
     readers.push(r);
     const reading = r.read('stats');
     while (!existsSync(marker)) await new Promise((res) => setTimeout(res, 20));
@@ -149,15 +150,11 @@ describe('netlinkReader (the resident helper, here a stand-in speaking its proto
   it('takes an answer that came while node was busy past the timeout (the timer runs first)', async () => {
     // a shell stand-in: no start-up time to speak of; it answers 0.1 s after each request
     const answered = path.join(dir, 'answered');
-    const r = netlinkReader('/bin/sh', {
-      args: [
-        '-c',
-        'while read l; do sleep 0.1; cat "$0"; echo "#end"; : > "$1"; done',
-        path.join(dir, 'stats.txt'),
-        answered,
-      ],
-      timeoutMs: 300,
-    });
+    const r = shReader(
+      'while read l; do sleep 0.1; cat "$0"; echo "#end"; : > "$1"; done',
+      [path.join(dir, 'stats.txt'), answered],
+      300,
+    );
     readers.push(r);
     const reading = r.read('stats');
     // the request goes out (the reading starts on a later turn of the loop), then node is busy
@@ -250,16 +247,7 @@ describe('withFallback', () => {
 
 describe('createIpvsSource with a counter reader', () => {
   it('reads counters through it and says which in the snapshot', async () => {
-    const m = fakeMachine({
-      uid: 0,
-      files: {
-        '/proc/net/ip_vs': fixture(`${DEB}proc-net-ip_vs.txt`),
-        '/proc/net/ip_vs_stats': fixture(`${DEB}proc-net-ip_vs_stats.txt`),
-        '/proc/sys/kernel/hostname': 'lvs\n',
-        '/proc/sys/kernel/osrelease': '6.1.0-27-amd64\n',
-        '/boot/config-6.1.0-27-amd64': 'CONFIG_HZ=250\n',
-      },
-    });
+    const m = debianDirector();
     const reader = fake();
     let closed = 0;
     const counted: CounterReader = {
@@ -284,18 +272,7 @@ describe('createIpvsSource with a counter reader', () => {
   });
 
   it('says in the snapshot when the helper gave way to ipvsadm, and why', async () => {
-    const m = fakeMachine({
-      uid: 0,
-      files: {
-        '/proc/net/ip_vs': fixture(`${DEB}proc-net-ip_vs.txt`),
-        '/proc/net/ip_vs_stats': fixture(`${DEB}proc-net-ip_vs_stats.txt`),
-        '/proc/sys/kernel/hostname': 'lvs\n',
-      },
-      commands: {
-        'ipvsadm -Ln --stats --exact': { stdout: STATS },
-        'ipvsadm -Ln --rate --exact': { stdout: RATE },
-      },
-    });
+    const m = debianDirector();
     const source = createIpvsSource(m, { counters: withFallback(fake('error'), ipvsadmReader(m)) });
     const s = await source.read();
     expect(s.countersFrom).toBe('ipvsadm');

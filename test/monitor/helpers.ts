@@ -206,3 +206,31 @@ export function fakeSource(make: (tick: number) => Snapshot): MonitorSource & { 
   };
   return source;
 }
+
+const DEBIAN12 = 'debian12-ipvsadm-1.31/';
+
+/**
+ * A Debian 12 director as recorded (ipvsadm 1.31): its /proc files, a kernel config with HZ, and
+ * ipvsadm's --stats/--rate listings; `extra` adds or replaces commands.
+ */
+export function debianDirector(extra: Record<string, FakeCommand> = {}, uid = 0) {
+  return fakeMachine({
+    uid,
+    files: {
+      '/proc/net/ip_vs': fixture(`${DEBIAN12}proc-net-ip_vs.txt`),
+      '/proc/net/ip_vs_stats': fixture(`${DEBIAN12}proc-net-ip_vs_stats.txt`),
+      '/proc/sys/net/ipv4/vs/expire_quiescent_template': '0\n',
+      '/proc/sys/kernel/hostname': 'lvs-deb12\n',
+      '/proc/sys/kernel/osrelease': '6.1.0-27-amd64\n',
+      '/boot/config-6.1.0-27-amd64':
+        '# Linux/x86 6.1.0 Kernel Configuration\nCONFIG_HZ_250=y\nCONFIG_HZ=250\n',
+    },
+    commands: {
+      'ipvsadm -Ln --stats --exact': { stdout: fixture(`${DEBIAN12}ipvsadm-Ln-stats-exact.txt`) },
+      'ipvsadm -Ln --rate --exact': { stdout: fixture(`${DEBIAN12}ipvsadm-Ln-rate-exact.txt`) },
+      'systemctl is-active --quiet keepalived': { exitCode: 0 },
+      'ip -j addr show': { stdout: fixture('debian12-ip-j-addr.json') },
+      ...extra,
+    },
+  });
+}

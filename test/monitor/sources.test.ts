@@ -7,32 +7,10 @@ import {
   QUIET_RECHECK_MS,
   vrrpState,
 } from '../../source/monitor/sources.js';
-import { fakeMachine, fixture, type FakeCommand } from './helpers.js';
+import { debianDirector, fakeMachine, fixture } from './helpers.js';
 
 const DEB = 'debian12-ipvsadm-1.31/';
 const EL7 = 'el7-ipvsadm-1.27/';
-
-function debianDirector(extra: Record<string, FakeCommand> = {}, uid = 0) {
-  return fakeMachine({
-    uid,
-    files: {
-      '/proc/net/ip_vs': fixture(`${DEB}proc-net-ip_vs.txt`),
-      '/proc/net/ip_vs_stats': fixture(`${DEB}proc-net-ip_vs_stats.txt`),
-      '/proc/sys/net/ipv4/vs/expire_quiescent_template': '0\n',
-      '/proc/sys/kernel/hostname': 'lvs-deb12\n',
-      '/proc/sys/kernel/osrelease': '6.1.0-27-amd64\n',
-      '/boot/config-6.1.0-27-amd64':
-        '# Linux/x86 6.1.0 Kernel Configuration\nCONFIG_HZ_250=y\nCONFIG_HZ=250\n',
-    },
-    commands: {
-      'ipvsadm -Ln --stats --exact': { stdout: fixture(`${DEB}ipvsadm-Ln-stats-exact.txt`) },
-      'ipvsadm -Ln --rate --exact': { stdout: fixture(`${DEB}ipvsadm-Ln-rate-exact.txt`) },
-      'systemctl is-active --quiet keepalived': { exitCode: 0 },
-      'ip -j addr show': { stdout: fixture('debian12-ip-j-addr.json') },
-      ...extra,
-    },
-  });
-}
 
 describe('checkIpvsAvailable', () => {
   it('says what is missing and suggests the demo', async () => {
