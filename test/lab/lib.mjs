@@ -149,6 +149,18 @@ export async function waitFor(what, fn, { timeoutMs = 30000, intervalMs = 250 } 
 }
 
 /**
+ * Like Promise.all, but waits for every promise to settle before throwing the first failure, so
+ * that no guest request is still in flight when the scenario fails and the lab is torn down (its
+ * rejection would then be unhandled and end the runner, losing the later groups).
+ */
+export async function allDone(promises) {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => r.value);
+}
+
+/**
  * `lvs-setup apply --lab FILE --host H --yes` on each of hosts, in parallel (as students would
  * on five VMs at once). Returns {host: {code, ms, stdout, stderr}}; with t, prints each host's
  * duration as a figure. Throws (with the output) when an apply fails unless allowFail.
@@ -163,7 +175,7 @@ export async function applyAll(
 ) {
   const list = hosts.map((h) => (typeof h === 'string' ? { guest: h, host: h } : h));
   const out = {};
-  await Promise.all(
+  await allDone(
     list.map(async ({ guest, host }) => {
       const r = await lvsSetup(lab, guest, ['apply', '--lab', labFile, '--host', host, '--yes']);
       out[guest] = r;

@@ -2,17 +2,16 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { monitorCommand } from '../../source/commands/monitor.js';
 import type { Output } from '../../source/commands/output.js';
-import { fakeMachine, fixture } from './helpers.js';
+import { DEBIAN12, fakeMachine, fixture } from './helpers.js';
 
 /** `lvs-setup monitor` as the CLI runs it, on a fake director (recorded /proc and ipvsadm). */
 function director() {
   const lab = (f: string) =>
     readFileSync(new URL(`../fixtures/proc-net/debian12-lab/${f}`, import.meta.url), 'utf8');
-  const DEB = 'debian12-ipvsadm-1.31/';
   return fakeMachine({
     files: {
-      '/proc/net/ip_vs': fixture(`${DEB}proc-net-ip_vs.txt`),
-      '/proc/net/ip_vs_stats': fixture(`${DEB}proc-net-ip_vs_stats.txt`),
+      '/proc/net/ip_vs': fixture(`${DEBIAN12}proc-net-ip_vs.txt`),
+      '/proc/net/ip_vs_stats': fixture(`${DEBIAN12}proc-net-ip_vs_stats.txt`),
       '/proc/sys/kernel/osrelease': '6.1.0-27-amd64\n',
       '/boot/config-6.1.0-27-amd64': 'CONFIG_HZ=250\n',
       '/proc/net/fib_trie': lab('fib_trie'),
@@ -22,8 +21,8 @@ function director() {
       'seed-dr.yaml': readFileSync(new URL('../../examples/seed-dr.yaml', import.meta.url), 'utf8'),
     },
     commands: {
-      'ipvsadm -Ln --stats --exact': { stdout: fixture(`${DEB}ipvsadm-Ln-stats-exact.txt`) },
-      'ipvsadm -Ln --rate --exact': { stdout: fixture(`${DEB}ipvsadm-Ln-rate-exact.txt`) },
+      'ipvsadm -Ln --stats --exact': { stdout: fixture(`${DEBIAN12}ipvsadm-Ln-stats-exact.txt`) },
+      'ipvsadm -Ln --rate --exact': { stdout: fixture(`${DEBIAN12}ipvsadm-Ln-rate-exact.txt`) },
     },
   });
 }

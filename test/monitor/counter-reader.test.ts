@@ -13,14 +13,13 @@ import {
 } from '../../source/monitor/counter-reader.js';
 import { parseIpvsadmStats } from '../../source/monitor/parse.js';
 import { createIpvsSource } from '../../source/monitor/sources.js';
-import { debianDirector, fakeMachine, fixture } from './helpers.js';
+import { DEBIAN12, debianDirector, fakeMachine, fixture } from './helpers.js';
 
 const FAKE = fileURLToPath(new URL('./fake-ipvs-read.mjs', import.meta.url));
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const BUILT = path.join(REPO, 'dist/ipvs-read');
-const DEB = 'debian12-ipvsadm-1.31/';
-const STATS = fixture(`${DEB}ipvsadm-Ln-stats-exact.txt`);
-const RATE = fixture(`${DEB}ipvsadm-Ln-rate-exact.txt`);
+const STATS = fixture(`${DEBIAN12}ipvsadm-Ln-stats-exact.txt`);
+const RATE = fixture(`${DEBIAN12}ipvsadm-Ln-rate-exact.txt`);
 
 let dir: string;
 let readers: CounterReader[] = [];

@@ -207,7 +207,8 @@ export function fakeSource(make: (tick: number) => Snapshot): MonitorSource & { 
   return source;
 }
 
-const DEBIAN12 = 'debian12-ipvsadm-1.31/';
+/** The recorded Debian 12 (ipvsadm 1.31) fixtures' folder under test/fixtures/ipvsadm/. */
+export const DEBIAN12 = 'debian12-ipvsadm-1.31/';
 
 /**
  * A Debian 12 director as recorded (ipvsadm 1.31): its /proc files, a kernel config with HZ, and

@@ -30,10 +30,9 @@ import {
 } from '../../source/monitor/parse.js';
 import { parseIpJsonAddr } from '../../source/facts/parse.js';
 import { buildSnapshot, SnapshotReuse, withHealth } from '../../source/monitor/snapshot.js';
-import { fixture } from './helpers.js';
+import { DEBIAN12, fixture } from './helpers.js';
 
 const EL7 = 'el7-ipvsadm-1.27/';
-const DEB = 'debian12-ipvsadm-1.31/';
 /** Captured from a real director: test/lab/capture-ipvsadm.mjs (kernel 6.1, ipvsadm 1.31). */
 const LAB = 'debian12-lab/';
 const director = { vrrp: 'none' as const, keepalived: false, vipsPresent: [] };
@@ -190,7 +189,7 @@ describe('ipvsadm 1.27 on EL7 (the seed lab)', () => {
 
 describe('ipvsadm 1.31 on Debian 12 / EL9', () => {
   it('parses scheduler flags, ops, IPv6 services and IPv6 fwmark services', () => {
-    const t = parseIpvsadmList(fixture(`${DEB}ipvsadm-Ln.txt`));
+    const t = parseIpvsadmList(fixture(`${DEBIAN12}ipvsadm-Ln.txt`));
     expect(t.unparsed).toEqual([]);
     expect(t.services.map(serviceKey)).toEqual([
       'tcp:203.0.113.10:443',
@@ -231,7 +230,7 @@ describe('ipvsadm 1.31 on Debian 12 / EL9', () => {
   });
 
   it('parses 64-bit counters past 2^32 and IPv6 names that overflow the columns', () => {
-    const t = parseIpvsadmStats(fixture(`${DEB}ipvsadm-Ln-stats-exact.txt`));
+    const t = parseIpvsadmStats(fixture(`${DEBIAN12}ipvsadm-Ln-stats-exact.txt`));
     expect(t.unparsed).toEqual([]);
     expect(t.services[0]?.counters).toEqual({
       conns: 3646183253,
@@ -241,13 +240,13 @@ describe('ipvsadm 1.31 on Debian 12 / EL9', () => {
       outBytes: 0,
     });
     expect(t.services[3]?.destinations[1]?.counters?.inBytes).toBe(10731877);
-    const rounded = parseIpvsadmStats(fixture(`${DEB}ipvsadm-Ln-stats.txt`));
+    const rounded = parseIpvsadmStats(fixture(`${DEBIAN12}ipvsadm-Ln-stats.txt`));
     expect(rounded.services[0]?.counters?.inBytes).toBe(2188e9);
   });
 
   it('reads /proc/net/ip_vs with full-length IPv6 and infers the fwmark family from its servers', () => {
-    const proc = parseProcIpVs(fixture(`${DEB}proc-net-ip_vs.txt`), 250);
-    const list = parseIpvsadmList(fixture(`${DEB}ipvsadm-Ln.txt`));
+    const proc = parseProcIpVs(fixture(`${DEBIAN12}proc-net-ip_vs.txt`), 250);
+    const list = parseIpvsadmList(fixture(`${DEBIAN12}ipvsadm-Ln.txt`));
     expect(proc.unparsed).toEqual([]);
     // /proc cannot show scheduler flags (sh-port) or the persistence engine; the rest matches.
     const strip = (t: typeof list) =>
@@ -260,10 +259,10 @@ describe('ipvsadm 1.31 on Debian 12 / EL9', () => {
       takenAt: 0,
       host: 'h',
       source: 'fixture',
-      table: parseProcIpVs(fixture(`${DEB}proc-net-ip_vs.txt`), 250),
-      stats: parseIpvsadmStats(fixture(`${DEB}ipvsadm-Ln-stats-exact.txt`)),
-      rates: parseIpvsadmRate(fixture(`${DEB}ipvsadm-Ln-rate-exact.txt`)),
-      ipvsStats: parseProcIpVsStats(fixture(`${DEB}proc-net-ip_vs_stats.txt`)),
+      table: parseProcIpVs(fixture(`${DEBIAN12}proc-net-ip_vs.txt`), 250),
+      stats: parseIpvsadmStats(fixture(`${DEBIAN12}ipvsadm-Ln-stats-exact.txt`)),
+      rates: parseIpvsadmRate(fixture(`${DEBIAN12}ipvsadm-Ln-rate-exact.txt`)),
+      ipvsStats: parseProcIpVsStats(fixture(`${DEBIAN12}proc-net-ip_vs_stats.txt`)),
       director,
     });
     const all = snap.services.flatMap((s) => s.destinations);
@@ -427,8 +426,8 @@ describe('ipvsadm 1.31 and kernel 6.1, captured in the lab', () => {
 });
 
 describe('format and parse agree', () => {
-  const HZ: Record<string, number> = { [EL7]: 1000, [DEB]: 250, [LAB]: 250 };
-  for (const dir of [EL7, DEB, LAB]) {
+  const HZ: Record<string, number> = { [EL7]: 1000, [DEBIAN12]: 250, [LAB]: 250 };
+  for (const dir of [EL7, DEBIAN12, LAB]) {
     it(`reprints the ${dir} fixtures byte for byte`, () => {
       const table = parseIpvsadmList(fixture(`${dir}ipvsadm-Ln.txt`));
       const snap = buildSnapshot({
@@ -610,7 +609,7 @@ describe('local addresses from /proc (captured in a lab guest with ip -j addr at
 });
 
 describe('parsing again with LineReuse (the monitor, every second)', () => {
-  const dirs = ['debian12-ipvsadm-1.31/', 'debian12-lab/', 'el7-ipvsadm-1.27/'];
+  const dirs = [DEBIAN12, 'debian12-lab/', 'el7-ipvsadm-1.27/'];
   const procTexts = dirs.map((d) => fixture(`${d}proc-net-ip_vs.txt`));
   const statsTexts = dirs.flatMap((d) => [
     fixture(`${d}ipvsadm-Ln-stats-exact.txt`),
@@ -677,7 +676,7 @@ describe('parsing again with LineReuse (the monitor, every second)', () => {
   });
 
   it('builds the same snapshots with SnapshotReuse, reading after reading', () => {
-    const deb = 'debian12-ipvsadm-1.31/';
+    const deb = DEBIAN12;
     fc.assert(
       fc.property(
         fc.array(
@@ -720,7 +719,7 @@ describe('parsing again with LineReuse (the monitor, every second)', () => {
   });
 
   it('keeps the snapshot objects of unchanged servers; health makes new ones', () => {
-    const deb = 'debian12-ipvsadm-1.31/';
+    const deb = DEBIAN12;
     const proc = fixture(`${deb}proc-net-ip_vs.txt`);
     const procReuse = new LineReuse<ParsedDestination>();
     const reuse = new SnapshotReuse();
@@ -757,7 +756,7 @@ describe('parsing again with LineReuse (the monitor, every second)', () => {
   });
 
   it('shares the servers whose lines did not change, and parses the changed ones', () => {
-    const text = fixture('debian12-ipvsadm-1.31/proc-net-ip_vs.txt');
+    const text = fixture(`${DEBIAN12}proc-net-ip_vs.txt`);
     const reuse = new LineReuse<ParsedDestination>();
     const a = parseProcIpVs(text, 250, reuse);
     const lines = text.split('\n');
@@ -777,7 +776,7 @@ describe('parsing again with LineReuse (the monitor, every second)', () => {
 
   it('keeps the "rounded numbers" mark of a reused line (ipvsadm without --exact)', () => {
     // only one server's line is rounded (its service's line is exact)
-    const lines = fixture('debian12-ipvsadm-1.31/ipvsadm-Ln-stats-exact.txt').split('\n');
+    const lines = fixture(`${DEBIAN12}ipvsadm-Ln-stats-exact.txt`).split('\n');
     const at = lines.findIndex((l) => /^\s+->\s+\d/.test(l));
     lines[at] = (lines[at] ?? '').replace(/\d+\s*$/, '12K');
     const text = lines.join('\n');

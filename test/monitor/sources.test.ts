@@ -7,9 +7,8 @@ import {
   QUIET_RECHECK_MS,
   vrrpState,
 } from '../../source/monitor/sources.js';
-import { debianDirector, fakeMachine, fixture } from './helpers.js';
+import { DEBIAN12, debianDirector, fakeMachine, fixture } from './helpers.js';
 
-const DEB = 'debian12-ipvsadm-1.31/';
 const EL7 = 'el7-ipvsadm-1.27/';
 
 describe('checkIpvsAvailable', () => {
@@ -26,7 +25,7 @@ describe('checkIpvsAvailable', () => {
     // ipvsadm is looked for on PATH, not run
     expect(m.calls).toEqual([]);
     const noIpvsadm = await checkIpvsAvailable(
-      fakeMachine({ files: { '/proc/net/ip_vs': fixture(`${DEB}proc-net-ip_vs.txt`) } }),
+      fakeMachine({ files: { '/proc/net/ip_vs': fixture(`${DEBIAN12}proc-net-ip_vs.txt`) } }),
     );
     expect(noIpvsadm.ok).toBe(false);
     if (!noIpvsadm.ok) {
@@ -58,7 +57,7 @@ describe('persistence from /proc/net/ip_vs, which counts it in kernel ticks', ()
   });
 
   it('without a kernel config, measures HZ once against ipvsadm -Ln', async () => {
-    const m = debianDirector({ 'ipvsadm -Ln': { stdout: fixture(`${DEB}ipvsadm-Ln.txt`) } });
+    const m = debianDirector({ 'ipvsadm -Ln': { stdout: fixture(`${DEBIAN12}ipvsadm-Ln.txt`) } });
     delete m.files['/boot/config-6.1.0-27-amd64'];
     const source = createIpvsSource(m);
     expect(v6(await source.read())).toBe(600);
@@ -118,7 +117,7 @@ describe('the real source on a fake machine', () => {
     const m = debianDirector({
       'ipvsadm -Ln --stats --exact': () => {
         statsRuns++;
-        return { stdout: fixture(`${DEB}ipvsadm-Ln-stats-exact.txt`) };
+        return { stdout: fixture(`${DEBIAN12}ipvsadm-Ln-stats-exact.txt`) };
       },
     });
     const source = createIpvsSource(m, { now: () => t, directorRefreshMs: 5000 });
@@ -172,7 +171,7 @@ describe('the real source on a fake machine', () => {
   it('skips ipvsadm while nothing moves: same totals, same servers, two same outputs in a row', async () => {
     let t = 0;
     let statsRuns = 0;
-    let stats = fixture(`${DEB}ipvsadm-Ln-stats-exact.txt`);
+    let stats = fixture(`${DEBIAN12}ipvsadm-Ln-stats-exact.txt`);
     const m = debianDirector({
       'ipvsadm -Ln --stats --exact': () => {
         statsRuns++;
@@ -336,7 +335,7 @@ describe('the real source on a fake machine', () => {
   });
 
   it('falls back to ipvsadm -Ln when /proc/net/ip_vs cannot be read, and fails clearly without either', async () => {
-    const m = debianDirector({ 'ipvsadm -Ln': { stdout: fixture(`${DEB}ipvsadm-Ln.txt`) } });
+    const m = debianDirector({ 'ipvsadm -Ln': { stdout: fixture(`${DEBIAN12}ipvsadm-Ln.txt`) } });
     delete m.files['/proc/net/ip_vs'];
     const s = await createIpvsSource(m).read();
     expect(s.services[0]?.flags).toEqual(['sh-fallback', 'sh-port']);

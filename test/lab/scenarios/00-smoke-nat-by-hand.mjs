@@ -1,7 +1,7 @@
 // Smoke: proves the lab infrastructure, not lvs-setup. Three guests (director with ens33+ens37,
 // a web server on net81, a client on net91) boot with unconfigured NICs; we configure them by hand
 // through the agent, start nginx, build an IPVS NAT service with ipvsadm, and curl the VIP.
-import { curlLoop, ipv4, tally } from '../lib.mjs';
+import { allDone, curlLoop, ipv4, tally } from '../lib.mjs';
 import { smokeLab } from '../labs.mjs';
 
 const VIP = '192.168.91.141';
@@ -24,7 +24,7 @@ export default {
       }
     }
     const ip = (g, script) => lab.sh(g, `set -e; ${script}`, { timeoutMs: 30000, check: true });
-    await Promise.all([
+    await allDone([
       ip(
         'lvs',
         'ip addr add 192.168.91.141/24 dev ens33; ip link set ens33 up; ' +

@@ -5,7 +5,7 @@
 // 200 requests through the VIP succeed and, persistent, all land on one real server. Then the director alone is re-applied with the lab-only
 // variants test/lab/labs/nat-rr.yaml (rr, no persistence: the two pages alternate) and
 // nat-wrr31.yaml (wrr, weights 3:1: web1 answers 75% ± 5%).
-import { applyAll, curlLoop, LVS_SETUP, tally } from '../lib.mjs';
+import { allDone, applyAll, curlLoop, LVS_SETUP, tally } from '../lib.mjs';
 import { natLab } from '../labs.mjs';
 import { seedNatDirector, driver } from '../../helpers/wizard-drive.mjs';
 
@@ -88,7 +88,7 @@ export default {
   timeoutMs: 25 * 60 * 1000,
 
   async run(lab, t) {
-    await Promise.all([
+    await allDone([
       directorByWizard(lab, t),
       applyAll(lab, t, 'examples/seed-nat.yaml', ['web1', 'web2', 'nfs', 'client']),
     ]);

@@ -1,6 +1,6 @@
 // Scenario 7 (issue 4): reboot the DR director and the real server web1 (persistent disks): the
 // IPVS rules, the VIPs, the sysctls and nginx come back by themselves and requests succeed.
-import { curlLoop, hostState, lineDiff, waitFor } from '../lib.mjs';
+import { allDone, curlLoop, hostState, lineDiff, waitFor } from '../lib.mjs';
 import { drLab } from '../labs.mjs';
 import { PAGES, VIP } from './20-dr.mjs';
 
@@ -13,7 +13,7 @@ export default {
     const hosts = ['lvs', 'web1'];
     const before = {};
     for (const g of hosts) before[g] = await hostState(lab, g);
-    const boots = await Promise.all(hosts.map((g) => lab.reboot(g)));
+    const boots = await allDone(hosts.map((g) => lab.reboot(g)));
     hosts.forEach((g, i) => t.figure(`${g} reboot s`, boots[i].bootS.toFixed(1)));
     const problems = [];
     for (const g of hosts) {

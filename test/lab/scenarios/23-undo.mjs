@@ -2,7 +2,7 @@
 // file the journal lists is back byte for byte (sha256 before the first apply vs after undo, or
 // absent again), the VIP, the IPVS rules and the sysctls it set are gone. Leaves the hosts as
 // they were before scenario 2 (scenario 3 then applies TUN on the same guests).
-import { hashFiles, lvsSetup, shared } from '../lib.mjs';
+import { allDone, hashFiles, lvsSetup, shared } from '../lib.mjs';
 import { drLab } from '../labs.mjs';
 import { SYSCTLS, VIP } from './20-dr.mjs';
 
@@ -20,7 +20,7 @@ export default {
         (await lab.readFile(g, '/var/lib/lvs-setup/journal.json')).toString(),
       );
     }
-    const undone = await Promise.all(hosts.map((g) => lvsSetup(lab, g, ['undo', '--yes'])));
+    const undone = await allDone(hosts.map((g) => lvsSetup(lab, g, ['undo', '--yes'])));
     const problems = [];
     hosts.forEach((g, i) => {
       t.figure(`undo ${g} s`, `${(undone[i].ms / 1000).toFixed(1)} (exit ${undone[i].code})`);
