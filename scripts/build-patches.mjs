@@ -34,16 +34,90 @@ export function lazyRgiEmojiRegex(source) {
   );
 }
 
+const SEGMENTER = /^(const|let|var) (\w+) = new Intl\.Segmenter\(([^()]*)\);$/m;
+
+/**
+ * string-width, slice-ansi and @alcalzone/ansi-tokenize each make an `Intl.Segmenter` when they
+ * are imported. The first one made in a process loads ICU's break rules: 12-20 ms natively,
+ * 180-260 ms of CPU in a TCG guest, at every start of an Ink screen, though only text that is
+ * not plain ASCII ever reaches string-width's and slice-ansi's (the monitor draws without them:
+ * screens/ink-fast-output.ts). Each becomes an object whose `segment()` makes the same segmenter
+ * on first use. Returns null for a file without one; throws when a segmenter is used other than
+ * by `.segment(`, which the lazy object would not support.
+ */
+export function lazySegmenters(source) {
+  let out = source;
+  let patched = 0;
+  for (let m = SEGMENTER.exec(out); m; m = SEGMENTER.exec(out)) {
+    const [line, kind, name, args] = m;
+    // Lines that are only a comment do not count as uses (string-width's names it in one).
+    const code = out
+      .split('\n')
+      .filter((l) => !/^\s*(\/\/|\/\*|\*)/.test(l))
+      .join('\n');
+    const uses = code.match(new RegExp(`(?<![\\w$.])${name}(?![\\w$])`, 'g'))?.length ?? 0;
+    const segments = code.match(new RegExp(`(?<![\\w$.])${name}\\.segment\\(`, 'g'))?.length ?? 0;
+    if (uses !== segments + 1) {
+      throw new Error(
+        `${name} (an Intl.Segmenter) is used other than by .segment(): the lazy patch would break it`,
+      );
+    }
+    const built = `${name}Built`;
+    out = out.replace(
+      line,
+      () =>
+        `let ${built};\n` +
+        `${kind} ${name} = { segment: (text) => (${built} ??= new Intl.Segmenter(${args})).segment(text) };`,
+    );
+    patched++;
+  }
+  return patched === 0 ? null : out;
+}
+
+const BANNER_PARTS = {
+  require: [
+    "import { createRequire as __lvsCreateRequire } from 'node:module';",
+    'const require = __lvsCreateRequire(import.meta.url);',
+  ],
+  __filename: [
+    "import { fileURLToPath as __lvsFileURLToPath } from 'node:url';",
+    'const __filename = __lvsFileURLToPath(import.meta.url);',
+  ],
+  __dirname: [
+    "import { dirname as __lvsDirname } from 'node:path';",
+    'const __dirname = __lvsDirname(__filename);',
+  ],
+};
+
+/**
+ * A bundled file with only the parts of BUNDLE_BANNER it uses: most chunks name none of
+ * require, __filename and __dirname, and each part costs at every start (createRequire and
+ * fileURLToPath for each of the ~20 chunks the monitor loads: ~0.1 s of CPU in a TCG guest).
+ * A name found anywhere in the file (even in a string) keeps its part: never too few.
+ */
+export function trimBanner(code) {
+  if (!code.startsWith(BUNDLE_BANNER))
+    throw new Error('trimBanner: the file does not start with BUNDLE_BANNER');
+  const body = code.slice(BUNDLE_BANNER.length);
+  const uses = (name) => new RegExp(`(?<![\\w$])${name}(?![\\w$])`).test(body);
+  const dirname = uses('__dirname');
+  const keep = [
+    uses('require') && 'require',
+    (dirname || uses('__filename')) && '__filename',
+    dirname && '__dirname',
+  ].filter(Boolean);
+  return bannerOf(keep) + body;
+}
+
+/** The banner's imports, then its declarations, for these names (in BANNER_PARTS' order). */
+function bannerOf(names) {
+  const parts = names.map((k) => BANNER_PARTS[k]);
+  return [...parts.map((p) => p[0]), ...parts.map((p) => p[1])].join(' ');
+}
+
 /**
  * The first line of every bundled file: CommonJS dependencies (write-file-atomic, enquirer)
  * expect require, __filename and __dirname, which ESM does not have. Shared by scripts/build.mjs
  * and bench/wizard-build.ts (the e2e test's private build), so both bundles can save files.
  */
-export const BUNDLE_BANNER = [
-  "import { createRequire as __lvsCreateRequire } from 'node:module';",
-  "import { fileURLToPath as __lvsFileURLToPath } from 'node:url';",
-  "import { dirname as __lvsDirname } from 'node:path';",
-  'const require = __lvsCreateRequire(import.meta.url);',
-  'const __filename = __lvsFileURLToPath(import.meta.url);',
-  'const __dirname = __lvsDirname(__filename);',
-].join(' ');
+export const BUNDLE_BANNER = bannerOf(['require', '__filename', '__dirname']);

@@ -2,8 +2,8 @@
 // tree, plus bin/lvs-setup.cjs, a tiny launcher that checks the Node version first.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, mkdirSync, chmodSync, rmSync, statSync } from 'node:fs';
-import { BUNDLE_BANNER, lazyRgiEmojiRegex } from './build-patches.mjs';
+import { readFileSync, writeFileSync, mkdirSync, chmodSync, rmSync, statSync } from 'node:fs';
+import { BUNDLE_BANNER, lazyRgiEmojiRegex, lazySegmenters, trimBanner } from './build-patches.mjs';
 
 /**
  * Yoga's WebAssembly loader (Ink's layout engine) fetch()es its own inlined data: URL whenever a
@@ -22,17 +22,36 @@ const noFetchForYoga = {
   },
 };
 
-/** string-width's emoji pattern is built on first use, not at import (see build-patches.mjs). */
-let lazyEmojiPatched = 0;
-const lazyEmoji = {
-  name: 'lazy-rgi-emoji',
+/**
+ * string-width's emoji pattern, and the Intl.Segmenter that string-width, slice-ansi and
+ * ansi-tokenize each make at import, are built on first use (see build-patches.mjs).
+ */
+const lazyPatched = { emoji: 0, segmenters: new Set() };
+const lazyTextTools = {
+  name: 'lazy-text-tools',
   setup(b) {
-    b.onLoad({ filter: /[\\/]string-width[\\/]index\.js$/ }, (args) => {
-      const patched = lazyRgiEmojiRegex(readFileSync(args.path, 'utf8'));
-      if (patched === null) return undefined;
-      lazyEmojiPatched++;
-      return { contents: patched, loader: 'js' };
-    });
+    b.onLoad(
+      {
+        filter:
+          /[\\/](string-width[\\/]index|slice-ansi[\\/]tokenize-ansi|@alcalzone[\\/]ansi-tokenize[\\/]build[\\/]tokenize)\.js$/,
+      },
+      (args) => {
+        let source = readFileSync(args.path, 'utf8');
+        const emoji = lazyRgiEmojiRegex(source);
+        if (emoji !== null) {
+          source = emoji;
+          lazyPatched.emoji++;
+        }
+        const segmenters = lazySegmenters(source);
+        if (segmenters !== null) {
+          source = segmenters;
+          lazyPatched.segmenters.add(args.path.replace(/.*node_modules[\\/]/, ''));
+        }
+        return emoji === null && segmenters === null
+          ? undefined
+          : { contents: source, loader: 'js' };
+      },
+    );
   },
 };
 
@@ -69,16 +88,29 @@ const result = await build({
   },
   // CommonJS dependencies (write-file-atomic, enquirer) expect require, __filename and __dirname.
   banner: { js: BUNDLE_BANNER },
-  plugins: [noFetchForYoga, lazyEmoji],
+  plugins: [noFetchForYoga, lazyTextTools],
   logLevel: 'warning',
 });
-if (lazyEmojiPatched === 0) throw new Error('build: string-width was not patched (lazy-rgi-emoji)');
-chmodSync(`${outdir}/lvs-setup.js`, 0o755);
+if (lazyPatched.emoji === 0) throw new Error('build: string-width was not patched (lazy emoji)');
+for (const file of ['string-width', 'slice-ansi', '@alcalzone/ansi-tokenize']) {
+  if (![...lazyPatched.segmenters].some((f) => f.startsWith(`${file}/`))) {
+    throw new Error(`build: ${file}'s Intl.Segmenter was not made lazy (lazy-text-tools)`);
+  }
+}
 const outputs = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js'));
+// Each file keeps only the banner parts it uses (see trimBanner).
+let withBanner = 0;
+for (const [file] of outputs) {
+  const code = readFileSync(file, 'utf8');
+  const lean = trimBanner(code);
+  if (lean.length > code.length - BUNDLE_BANNER.length) withBanner++;
+  writeFileSync(file, lean);
+}
+chmodSync(`${outdir}/lvs-setup.js`, 0o755);
 const bytes = outputs.reduce((n, [, o]) => n + o.bytes, 0);
 const entry = statSync(`${outdir}/lvs-setup.js`).size;
 console.log(
-  `built ${outdir}/lvs-setup.js (${Math.round(entry / 1024)} KiB) + ${outputs.length - 1} chunks loaded on use (${Math.round(bytes / 1024)} KiB in all) in ${Date.now() - started} ms`,
+  `built ${outdir}/lvs-setup.js (${Math.round(entry / 1024)} KiB) + ${outputs.length - 1} chunks loaded on use (${Math.round(bytes / 1024)} KiB in all; ${withBanner} with a CommonJS banner) in ${Date.now() - started} ms`,
 );
 
 /**

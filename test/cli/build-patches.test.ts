@@ -4,8 +4,13 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-// @ts-expect-error: a plain .mjs build script without types
-import { BUNDLE_BANNER, lazyRgiEmojiRegex } from '../../scripts/build-patches.mjs';
+import {
+  BUNDLE_BANNER,
+  lazyRgiEmojiRegex,
+  lazySegmenters,
+  trimBanner,
+  // @ts-expect-error: a plain .mjs build script without types
+} from '../../scripts/build-patches.mjs';
 
 const patch = lazyRgiEmojiRegex as (source: string) => string | null;
 // Ink's own string-width (the one the bundle patches), found the way Ink finds it.
@@ -79,5 +84,110 @@ describe('the banner every bundle starts with', () => {
         /banner: \{ js: BUNDLE_BANNER \}/,
       );
     }
+  });
+});
+
+const lazy = lazySegmenters as (source: string) => string | null;
+const trim = trimBanner as (code: string) => string;
+
+/** Imports `source` as a module beside `besideFile` (so its own imports resolve), then removes it. */
+async function importBeside<T>(besideFile: string, source: string): Promise<T> {
+  const file = join(dirname(besideFile), `.patched-${process.pid}-${Math.random()}.mjs`);
+  writeFileSync(file, source);
+  try {
+    return (await import(pathToFileURL(file).href)) as T;
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+describe("the build's patch of the text tools' Intl.Segmenter (made on first use)", () => {
+  // The three files the build patches, found the way Ink and the monitor's output find them.
+  const files = {
+    stringWidth: stringWidthFile,
+    sliceAnsi: join(dirname(inkRequire.resolve('slice-ansi')), 'tokenize-ansi.js'),
+    tokenize: join(
+      dirname(inkRequire.resolve('@alcalzone/ansi-tokenize/package.json')),
+      'build/tokenize.js',
+    ),
+  };
+  const samples = ['', 'plain', '\u001b[1mbold\u001b[22m ▁▂█', '导演', '👨‍👩‍👧 e\u0301', '한국어'];
+
+  it('makes no segmenter at import, and the patched files work as the originals', async () => {
+    const made: unknown[] = [];
+    const Original = Intl.Segmenter;
+    // Intl's properties are writable at run time; its types say read-only.
+    const intl = Intl as { Segmenter: typeof Intl.Segmenter };
+    // Counts every segmenter made while the patched copies are imported and used.
+    class Counting extends Original {
+      constructor(...args: ConstructorParameters<typeof Intl.Segmenter>) {
+        super(...args);
+        made.push(args);
+      }
+    }
+    intl.Segmenter = Counting;
+    try {
+      for (const [name, file] of Object.entries(files)) {
+        const original = readFileSync(file, 'utf8');
+        const patched = lazy(original);
+        expect(patched, name).not.toBeNull();
+        expect(patched, name).not.toMatch(/^(const|let|var) \w+ = new Intl\.Segmenter\(/m);
+        made.length = 0;
+        const mod = await importBeside<Record<string, (s: string) => unknown>>(file, patched ?? '');
+        expect(made, `${name} made a segmenter at import`).toEqual([]);
+        const stock = (await import(pathToFileURL(file).href)) as typeof mod;
+        const fn = name === 'tokenize' ? 'tokenize' : 'default';
+        const got = samples.map((s) => mod[fn]?.(s));
+        intl.Segmenter = Original;
+        expect(got, name).toEqual(samples.map((s) => stock[fn]?.(s)));
+        intl.Segmenter = Counting;
+      }
+    } finally {
+      intl.Segmenter = Original;
+    }
+  });
+
+  it('leaves a file without one alone and refuses one used other than by .segment(', () => {
+    expect(lazy('export const x = 1;')).toBeNull();
+    expect(() => lazy('const seg = new Intl.Segmenter();\nexport const s = seg;\n')).toThrow(
+      /other than by \.segment/,
+    );
+    // A comment line naming it is not a use.
+    expect(
+      lazy(
+        'const seg = new Intl.Segmenter();\n// seg is slow to make\nexport const f = (t) => [...seg.segment(t)];\n',
+      ),
+    ).toContain('segBuilt ??= new Intl.Segmenter()');
+  });
+});
+
+describe("the build's trim of the banner (each file keeps only the parts it uses)", () => {
+  const cases: [string, string, string[]][] = [
+    ['none', 'export default [];', []],
+    ['require', "export default [typeof require('node:fs').readFileSync];", ['require']],
+    ['__filename', 'export default [__filename];', ['__filename']],
+    ['__dirname', 'export default [__dirname];', ['__filename', '__dirname']],
+    ['__require is not require', 'const __require = 1; export default [__require];', []],
+  ];
+  it.each(cases)('%s', async (_label, body, kept) => {
+    const lean = trim(`${BUNDLE_BANNER as string}\n${body}\n`);
+    for (const name of ['require', '__filename', '__dirname']) {
+      expect(lean.includes(`const ${name} =`), name).toBe(kept.includes(name));
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'lvs-banner-'));
+    const file = join(dir, 'chunk.mjs');
+    writeFileSync(file, lean);
+    try {
+      const got = ((await import(pathToFileURL(file).href)) as { default: unknown[] }).default;
+      if (kept.includes('require')) expect(got).toEqual(['function']);
+      if (kept.includes('__dirname')) expect(got).toEqual([dir]);
+      else if (kept.includes('__filename')) expect(got).toEqual([file]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a file that does not start with the banner', () => {
+    expect(() => trim('export default 1;')).toThrow(/BUNDLE_BANNER/);
   });
 });

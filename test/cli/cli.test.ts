@@ -120,3 +120,20 @@ describe('lvs-setup command line', () => {
     expect(r.code).toBe(2);
   });
 });
+
+describe('lvs-setup in a pipe', () => {
+  it('stops quietly when the reader goes away (--help | head)', () => {
+    for (const args of ['--help', 'monitor --demo --once --json']) {
+      const r = spawnSync(
+        'bash',
+        [
+          '-c',
+          `"${process.execPath}" "${bin}" ${args} | head -c 1 >/dev/null; echo "\${PIPESTATUS[0]}"`,
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(r.stderr, args).not.toMatch(/EPIPE|Error/);
+      expect(r.stdout.trim(), args).toBe('0');
+    }
+  });
+});
