@@ -28,6 +28,7 @@ import {
   type AnsiCode,
   type StyledChar,
 } from '@alcalzone/ansi-tokenize';
+import ansiStyles from 'ansi-styles';
 import sliceAnsi from 'slice-ansi';
 import stringWidth from 'string-width';
 import { BoundedMemo } from '../source/monitor/memo.js';
@@ -109,11 +110,33 @@ function canonicalStyles(codes: AnsiCode[]): AnsiCode[] {
   return found;
 }
 
+/** ansi-styles' closing code of each opening one, and every closing code (as SGR numbers). */
+const closeOf = new Map<number, number>(ansiStyles.codes);
+const closing = new Set<number>(ansiStyles.codes.values());
+
+/**
+ * The codes of an SGR sequence, as ansi-tokenize's tokenize() gives them. A single code that
+ * ansi-styles knows (every code the monitor draws with) is made here: its end code is itself
+ * when it closes, else the code that closes it, as ansi-tokenize's getEndCode() decides.
+ * tokenize() walks the text with an Intl.Segmenter, whose first use in a process loads ICU's
+ * break rules (~0.2 s of CPU at every start in a TCG guest), for sequences without a character.
+ * Anything else (compound, 256/true colour, unknown) goes to tokenize() itself.
+ */
+export function sgrCodes(sequence: string): AnsiCode[] {
+  // eslint-disable-next-line no-control-regex -- an SGR sequence starts with ESC
+  const single = /^\u001b\[(0|[1-9]\d*)m$/.exec(sequence);
+  const n = single ? Number(single[1]) : Number.NaN;
+  if (closing.has(n)) return [{ type: 'ansi', code: sequence, endCode: sequence }];
+  const close = closeOf.get(n);
+  if (close !== undefined) return [{ type: 'ansi', code: sequence, endCode: `\u001b[${close}m` }];
+  return tokenize(sequence).filter((t): t is AnsiCode => t.type === 'ansi');
+}
+
 /** The styles after an SGR sequence, as the tokenizer and styledCharsFromTokens compute them. */
 const afterSgr = new BoundedMemo<AnsiCode[]>(2_000);
 function applySgr(styles: AnsiCode[], sequence: string): AnsiCode[] {
   return afterSgr.get(`${keyOfStyles.get(styles) ?? ''}\u0002${sequence}`, () => {
-    const codes = tokenize(sequence).filter((t): t is AnsiCode => t.type === 'ansi');
+    const codes = sgrCodes(sequence);
     let next = styles;
     // One code at a time, as styledCharsFromTokens reduces them.
     for (const code of codes) next = reduceAnsiCodesIncremental(next, [code]);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fastOutputGet, Output, stockGet } from '../../screens/ink-fast-output.js';
+import { tokenize } from '@alcalzone/ansi-tokenize';
+import { fastOutputGet, Output, sgrCodes, stockGet } from '../../screens/ink-fast-output.js';
 
 type Op =
   | { type: 'write'; x: number; y: number; text: string; transform?: number }
@@ -158,5 +159,25 @@ describe("the monitor's faster get() for Ink's Output", () => {
     };
     expect(fastOutputGet.call(out()).output).toBe(stockGet.call(out()).output);
     expect(fastOutputGet.call(out()).output).toBe('\n0def\n1ghi');
+  });
+});
+
+describe("the fast output's SGR codes (made without ansi-tokenize's segmenter where it can)", () => {
+  it('gives what tokenize() gives for every single code, compound and odd sequence', () => {
+    const sequences = [
+      ...Array.from({ length: 120 }, (_, n) => `${ESC}${n}m`),
+      `${ESC}01m`,
+      `${ESC}022m`,
+      `${ESC}00m`,
+      `${ESC}m`,
+      `${ESC}1;31m`,
+      `${ESC}38;5;9m`,
+      `${ESC}48;2;1;2;3m`,
+    ];
+    for (const sequence of sequences) {
+      expect(sgrCodes(sequence), JSON.stringify(sequence)).toEqual(
+        tokenize(sequence).filter((t) => t.type === 'ansi'),
+      );
+    }
   });
 });
