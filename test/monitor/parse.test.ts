@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_HZ,
@@ -14,6 +15,7 @@ import { destinationKey, serviceKey, type ServiceSnapshot } from '../../source/m
 import {
   canonicalIpv6,
   hexToIpv4,
+  isDottedQuad,
   LineReuse,
   listingReuse,
   type ParsedDestination,
@@ -162,6 +164,19 @@ describe('ipvsadm 1.27 on EL7 (the seed lab)', () => {
       inBps: 7803,
       outBps: 115391,
     });
+  });
+
+  it('sets aside a /proc/net/ip_vs server line with too few or too many numbers, or a bad one', () => {
+    const text = fixture(`${DEBIAN12}proc-net-ip_vs.txt`);
+    const line = text.split('\n').find((l) => l.trim().startsWith('-> ') && !l.includes('Remote'));
+    expect(line).toBeDefined();
+    const good = line as string;
+    const bad = [`${good} 7`, good.replace(/\s+\d+\s*$/, ''), good.replace(/\s+\d+\s*$/, ' 1.5')];
+    for (const b of bad) {
+      const t = parseProcIpVs(text.replace(good, b), 250);
+      expect(t.unparsed, b).toEqual([b]);
+    }
+    expect(parseProcIpVs(text, 250).unparsed).toEqual([]);
   });
 
   it('parses /proc/net/ip_vs into the same table as ipvsadm -Ln', () => {
@@ -784,5 +799,25 @@ describe('parsing again with LineReuse (the monitor, every second)', () => {
     expect(parseIpvsadmListing(text, reuse).approximate).toBe(true);
     expect(parseIpvsadmListing(text, reuse).approximate).toBe(true);
     expect(parseIpvsadmListing(text.replace('12K', '12000'), reuse).approximate).toBe(false);
+  });
+});
+
+describe('isDottedQuad (the IPv4 check of the parsers)', () => {
+  it("accepts exactly what ipaddr.js's isValidFourPartDecimal accepts", () => {
+    const part = fc.oneof(
+      fc.integer({ min: 0, max: 300 }).map(String),
+      fc.constantFrom('0', '255', '256'),
+      fc.constantFrom('00', '01', '010', '0x1', '1e2', '', ' 1', '256', '999', '1000', '-1', '+1'),
+    );
+    const host = fc.oneof(
+      fc.array(part, { minLength: 4, maxLength: 4 }).map((p) => p.join('.')),
+      fc.array(part, { minLength: 1, maxLength: 5 }).map((p) => p.join('.')),
+      fc.string({ maxLength: 16 }),
+      fc.constantFrom('10.0.0.1', '255.255.255.255', '0.0.0.0', '1.2.3.4.', '.1.2.3', '1..2.3'),
+    );
+    fc.assert(
+      fc.property(host, (h) => isDottedQuad(h) === ipaddr.IPv4.isValidFourPartDecimal(h)),
+      { numRuns: 5000 },
+    );
   });
 });
