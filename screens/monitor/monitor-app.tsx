@@ -1,5 +1,6 @@
 import { useApp, useInput, useStdout } from 'ink';
 import { useEffect, useReducer, useRef, useState } from 'react';
+import type { Snapshot } from '../../source/monitor/model.js';
 import type { MonitorSource } from '../../source/monitor/source-types.js';
 import type { Action } from '../../source/plan/step.js';
 import { MonitorView } from './monitor-view.js';
@@ -17,6 +18,11 @@ export interface MonitorAppProps {
   onAction?: (actions: Action[], description: string) => Promise<void>;
   /** Lab file weights by destination key, for `r`. */
   labWeights?: Record<string, number>;
+  /**
+   * The first reading, when the caller made it already (runMonitor reads while Ink loads): the
+   * first frame is then the table, and the next reading comes one interval later.
+   */
+  first?: { snapshot: Snapshot } | { error: string };
   /** Terminal size; taken from stdout (and its resize events) when absent. */
   rows?: number;
   columns?: number;
@@ -34,7 +40,7 @@ export function MonitorApp(props: MonitorAppProps) {
   const [state, dispatch] = useReducer(
     monitorReducer,
     { labWeights: props.labWeights ?? {}, readOnly: !onAction, terminalRows: size.rows },
-    initialState,
+    (options) => withFirst(initialState(options), props.first),
   );
   const [refresh, setRefresh] = useState(0);
   // The state the next reading is compared with (the poll below outlives renders).
@@ -62,6 +68,8 @@ export function MonitorApp(props: MonitorAppProps) {
 
   // Poll: the next read is scheduled after the previous one finished, so a slow ipvsadm never
   // piles up processes.
+  // A first reading given by the caller stands for the poll's first read.
+  const firstGiven = useRef(props.first !== undefined);
   useEffect(() => {
     if (state.paused) return;
     let cancelled = false;
@@ -81,7 +89,10 @@ export function MonitorApp(props: MonitorAppProps) {
       }
       if (!cancelled) timer = setTimeout(() => void tick(), intervalMs);
     };
-    void tick();
+    if (firstGiven.current) {
+      firstGiven.current = false;
+      timer = setTimeout(() => void tick(), intervalMs);
+    } else void tick();
     return () => {
       cancelled = true;
       if (timer) clearTimeout(timer);
@@ -117,4 +128,15 @@ export function MonitorApp(props: MonitorAppProps) {
   }, [state.quit, onExit, exit]);
 
   return <MonitorView state={state} columns={size.columns} exact={exact} intervalMs={intervalMs} />;
+}
+
+/** The state with the caller's first reading (or its error) taken in, as a poll would. */
+function withFirst(
+  state: ReturnType<typeof initialState>,
+  first: MonitorAppProps['first'],
+): ReturnType<typeof initialState> {
+  if (!first) return state;
+  if ('error' in first)
+    return monitorReducer(state, { type: 'source-error', message: first.error });
+  return monitorReducer(state, { type: 'sample', snapshot: first.snapshot });
 }

@@ -523,8 +523,11 @@ function reduce(state: MonitorState, event: MonitorEvent): MonitorState {
       return { ...state, error: event.message };
     case 'resize':
       return withSelection({ ...state, viewport: Math.max(1, event.viewport) }, state.selected);
-    case 'terminal':
-      return { ...state, terminalRows: Math.max(1, event.rows) };
+    case 'terminal': {
+      const rows = Math.max(1, event.rows);
+      // The same size back (the app reports it once at mount): the same state, so no frame.
+      return rows === state.terminalRows ? state : { ...state, terminalRows: rows };
+    }
     case 'request-done':
       if (state.request?.id !== event.id) return state;
       return { ...state, request: null, message: { text: state.request.success, tone: 'success' } };

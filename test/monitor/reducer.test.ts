@@ -30,6 +30,14 @@ function withTraffic(o: TableOptions = {}, state = initialState({ viewport: 10 }
 const key = (state: MonitorState) => selectedRow(state)?.key;
 
 describe('monitor reducer', () => {
+  it('keeps the same state when the terminal reports the size it already has (no frame)', () => {
+    const s = monitorReducer(initialState({ terminalRows: 30 }), { type: 'terminal', rows: 30 });
+    expect(monitorReducer(s, { type: 'terminal', rows: 30 })).toBe(s);
+    const taller = monitorReducer(s, { type: 'terminal', rows: 40 });
+    expect(taller).not.toBe(s);
+    expect(taller.terminalRows).toBe(40);
+  });
+
   it('builds rows as services followed by their servers, with rates', () => {
     const s = withTraffic();
     expect(s.rows.map((r) => r.key)).toEqual([

@@ -34,6 +34,47 @@ function show(element: React.ReactElement) {
 const lines = (frame: string) => frame.split('\n');
 const selectedLine = (frame: string) => lines(frame).find((l) => l.startsWith('› ')) ?? '';
 
+describe('monitor screen with a first reading made by the caller', () => {
+  it('draws the table in its first frame and reads again only one interval later', async () => {
+    const source = growing();
+    const first = await source.read();
+    const { lastFrame, frames } = show(
+      <MonitorApp
+        source={source}
+        first={{ snapshot: first }}
+        intervalMs={300}
+        rows={30}
+        columns={100}
+      />,
+    );
+    // The first frame is already the table, and the poll has not read yet.
+    expect(frames[0]).toContain('172.16.1.12:80');
+    expect(source.reads).toBe(1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(source.reads).toBe(1);
+    await waitFor(
+      () => source.reads,
+      (n) => n >= 2,
+      'the next reading',
+    );
+    await waitForFrame(lastFrame, /172\.16\.1\.12:80/);
+  });
+
+  it("shows the first reading's error as a failed poll would", () => {
+    const source = growing();
+    const { frames } = show(
+      <MonitorApp
+        source={source}
+        first={{ error: 'Cannot read the IPVS table: permission denied' }}
+        intervalMs={300}
+        rows={30}
+        columns={100}
+      />,
+    );
+    expect(frames[0]).toContain('Cannot read the IPVS table: permission denied');
+  });
+});
+
 describe('monitor screen', () => {
   it('draws nothing for re-dated readings; the next counters move the clock and keep the table', async () => {
     const t0 = 1_700_000_000_000;
