@@ -48,13 +48,14 @@ const SEGMENTER = /^(const|let|var) (\w+) = new Intl\.Segmenter\(([^()]*)\);$/m;
 export function lazySegmenters(source) {
   let out = source;
   let patched = 0;
+  // Lines that are only a comment do not count as uses (string-width's names it in one). Made
+  // once: each patch below replaces only its own segmenter's line, under its own name.
+  const code = source
+    .split('\n')
+    .filter((l) => !/^\s*(\/\/|\/\*|\*)/.test(l))
+    .join('\n');
   for (let m = SEGMENTER.exec(out); m; m = SEGMENTER.exec(out)) {
     const [line, kind, name, args] = m;
-    // Lines that are only a comment do not count as uses (string-width's names it in one).
-    const code = out
-      .split('\n')
-      .filter((l) => !/^\s*(\/\/|\/\*|\*)/.test(l))
-      .join('\n');
     const uses = code.match(new RegExp(`(?<![\\w$.])${name}(?![\\w$])`, 'g'))?.length ?? 0;
     const segments = code.match(new RegExp(`(?<![\\w$.])${name}\\.segment\\(`, 'g'))?.length ?? 0;
     if (uses !== segments + 1) {
