@@ -66,10 +66,10 @@ export function MonitorApp(props: MonitorAppProps) {
     dispatch({ type: 'terminal', rows: size.rows });
   }, [size.rows]);
 
-  // Poll: the next read is scheduled after the previous one finished, so a slow ipvsadm never
-  // piles up processes.
   // A first reading given by the caller stands for the poll's first read.
   const firstGiven = useRef(props.first !== undefined);
+  // Poll: the next read is scheduled after the previous one finished, so a slow ipvsadm never
+  // piles up processes.
   useEffect(() => {
     if (state.paused) return;
     let cancelled = false;

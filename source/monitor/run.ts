@@ -223,6 +223,10 @@ export async function runMonitor(options: RunMonitorOptions): Promise<number> {
   }
 }
 
+/** The line shown until the monitor's first frame, and what erases it (CR, erase the line). */
+export const READING_NOTICE = 'lvs-setup monitor: reading IPVS…';
+export const ERASE_NOTICE = '\r\u001b[2K';
+
 async function runWithSource(
   source: MonitorSource,
   options: RunMonitorOptions,
@@ -252,6 +256,10 @@ async function runWithSource(
 
   // The first reading runs while Ink loads, and the first frame is the table: one frame fewer
   // than a "reading…" screen first (each costs Ink's layout and output of the whole screen).
+  // Meanwhile one plain line says what is happening (a TCG guest takes seconds to get here and
+  // more to the first frame); it is erased just before Ink draws, where Ink's frame begins.
+  const screen = process.stdout;
+  if (screen.isTTY) screen.write(READING_NOTICE);
   const first = source.read().then(
     (snapshot) => ({ snapshot }),
     (error: unknown) => ({ error: message(error) }),
@@ -264,6 +272,7 @@ async function runWithSource(
     import('../../screens/ink-fast-output.js'),
   ]);
   installFastOutput();
+  if (screen.isTTY) screen.write(ERASE_NOTICE);
   const props = {
     source,
     first: await first,

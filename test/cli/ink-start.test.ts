@@ -54,6 +54,13 @@ describe('an Ink screen from the bundle', () => {
     clearTimeout(timer);
     expect(drawn, out.slice(-2000)).toBe(true);
     expect(code).toBe(0);
+    // Until the first frame one plain line says the monitor is reading; it is erased right
+    // before Ink draws, so the frame starts where the line was and nothing of it stays.
+    const notice = out.indexOf('lvs-setup monitor: reading IPVS…');
+    const erase = out.indexOf('\r\u001b[2K', notice);
+    expect(notice).toBeGreaterThanOrEqual(0);
+    expect(erase).toBeGreaterThan(notice);
+    expect(out.indexOf('q quit')).toBeGreaterThan(erase);
     const modules = readFileSync(list, 'utf8').split('\n');
     expect(modules).toContain('NativeModule tty');
     expect(modules.filter((m) => /undici|NativeModule (http|http2|tls|zlib)$/.test(m))).toEqual([]);
