@@ -204,20 +204,43 @@ const widestLine = (text: string) =>
 const rowStrings = new BoundedMemo<string>(4_000);
 
 /**
+ * The codes that change `from` into `to`, as styledCharsToString writes them: one string per
+ * pair of styles arrays, worked out once (styles are shared arrays: canonical for lines of
+ * narrow characters, one per run otherwise). ansi-tokenize's diff makes Sets, arrays and
+ * closures at every change; done in rowToString's loop, V8 inlined all of it there and compiled
+ * that function four times in the monitor's first seconds (~185 ms natively, `--trace-opt`).
+ */
+const changes = new WeakMap<AnsiCode[], Map<AnsiCode[], string>>();
+function styleChange(from: AnsiCode[], to: AnsiCode[]): string {
+  let byTarget = changes.get(from);
+  if (!byTarget) {
+    byTarget = new Map();
+    changes.set(from, byTarget);
+  }
+  let codes = byTarget.get(to);
+  if (codes === undefined) {
+    codes = ansiCodesToString(diffAnsiCodes(from, to));
+    byTarget.set(to, codes);
+  }
+  return codes;
+}
+
+/**
  * styledCharsToString, then trimEnd, as Ink does; a style change is computed only where the
- * styles array changes (equal styles give no codes, and equal runs share one array).
+ * styles array changes (equal styles give no codes, and equal runs share one array). Starting
+ * from no styles is the same as starting from nothing: the diff from [] is `to` itself.
  */
 function rowToString(cells: readonly StyledChar[]): string {
   let s = '';
-  let prev: AnsiCode[] | null = null;
+  let prev = NO_STYLES;
   for (const c of cells) {
     if (c.styles !== prev) {
-      s += ansiCodesToString(prev === null ? c.styles : diffAnsiCodes(prev, c.styles));
+      s += styleChange(prev, c.styles);
       prev = c.styles;
     }
     s += c.value;
   }
-  if (prev !== null && prev.length > 0) s += ansiCodesToString(diffAnsiCodes(prev, []));
+  if (prev.length > 0) s += styleChange(prev, NO_STYLES);
   return s.trimEnd();
 }
 
