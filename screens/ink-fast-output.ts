@@ -98,14 +98,12 @@ function plainCell(c: number): StyledChar {
 
 /** Styles arrays by content, so equal styles are one array. */
 const stylesByKey = new Map<string, AnsiCode[]>([['', NO_STYLES]]);
-const keyOfStyles = new WeakMap<AnsiCode[], string>([[NO_STYLES, '']]);
 function canonicalStyles(codes: AnsiCode[]): AnsiCode[] {
   const key = codes.map((c) => `${c.code}\u0000${c.endCode}`).join('\u0001');
   let found = stylesByKey.get(key);
   if (!found) {
     found = codes;
     stylesByKey.set(key, found);
-    keyOfStyles.set(found, key);
   }
   return found;
 }
@@ -132,16 +130,27 @@ export function sgrCodes(sequence: string): AnsiCode[] {
   return tokenize(sequence).filter((t): t is AnsiCode => t.type === 'ansi');
 }
 
-/** The styles after an SGR sequence, as the tokenizer and styledCharsFromTokens compute them. */
-const afterSgr = new BoundedMemo<AnsiCode[]>(2_000);
+/**
+ * The styles after an SGR sequence, as the tokenizer and styledCharsFromTokens compute them:
+ * kept per (canonical) styles array and sequence, looked up without building a key or a
+ * callback per sequence. A screen has a handful of styles and sequences.
+ */
+const afterSgr = new WeakMap<AnsiCode[], Map<string, AnsiCode[]>>();
 function applySgr(styles: AnsiCode[], sequence: string): AnsiCode[] {
-  return afterSgr.get(`${keyOfStyles.get(styles) ?? ''}\u0002${sequence}`, () => {
-    const codes = sgrCodes(sequence);
-    let next = styles;
+  let bySequence = afterSgr.get(styles);
+  if (!bySequence) {
+    bySequence = new Map();
+    afterSgr.set(styles, bySequence);
+  }
+  let next = bySequence.get(sequence);
+  if (!next) {
+    next = styles;
     // One code at a time, as styledCharsFromTokens reduces them.
-    for (const code of codes) next = reduceAnsiCodesIncremental(next, [code]);
-    return canonicalStyles(next);
-  });
+    for (const code of sgrCodes(sequence)) next = reduceAnsiCodesIncremental(next, [code]);
+    next = canonicalStyles(next);
+    bySequence.set(sequence, next);
+  }
+  return next;
 }
 
 /** The end of an SGR sequence starting at `at` (ESC [ digits and semicolons m), or -1. */
@@ -179,27 +188,29 @@ function narrowStyledChars(line: string): StyledChar[] | null {
   return chars;
 }
 
+// The memos' functions are module-level, not arrows made at each lookup: a callback made on
+// every call loses its optimized code at full GCs and is compiled again (see paintRow).
 const widths = new BoundedMemo<number>(20_000);
-const charWidth = (value: string) => widths.get(value, (v) => Math.max(1, stringWidth(v)));
+const measureChar = (value: string) => Math.max(1, stringWidth(value));
+const charWidth = (value: string) => widths.get(value, measureChar);
 
 const lines = new BoundedMemo<Line>(8_000);
-function lineOf(text: string): Line {
-  return lines.get(text, (t) => {
-    const narrow = narrowStyledChars(t);
-    if (narrow) return { chars: narrow, widths: null };
-    const chars = styledCharsFromTokens(tokenize(t));
-    const w = chars.map((c) => charWidth(c.value));
-    return { chars, widths: w.every((x) => x === 1) ? null : w };
-  });
+function makeLine(text: string): Line {
+  const narrow = narrowStyledChars(text);
+  if (narrow) return { chars: narrow, widths: null };
+  const chars = styledCharsFromTokens(tokenize(text));
+  const w = chars.map((c) => charWidth(c.value));
+  return { chars, widths: w.every((x) => x === 1) ? null : w };
 }
+const lineOf = (text: string): Line => lines.get(text, makeLine);
 
 const blockWidths = new BoundedMemo<number>(8_000);
-const widestLine = (text: string) =>
-  blockWidths.get(text, (t) => {
-    let max = 0;
-    for (const line of t.split('\n')) max = Math.max(max, stringWidth(line));
-    return max;
-  });
+function widestOf(text: string): number {
+  let max = 0;
+  for (const line of text.split('\n')) max = Math.max(max, stringWidth(line));
+  return max;
+}
+const widestLine = (text: string) => blockWidths.get(text, widestOf);
 
 const rowStrings = new BoundedMemo<string>(4_000);
 

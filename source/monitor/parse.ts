@@ -155,8 +155,13 @@ type HostPort = { address: string; port: number; family: AddressFamily };
 const hexHostPorts = new BoundedMemo<Readonly<HostPort> | null>(50_000);
 const textHostPorts = new BoundedMemo<Readonly<HostPort> | null>(50_000);
 
+// Module-level, not arrows made in hostPortOf: a callback made on every call loses its
+// optimized code at full GCs and is compiled again (see rates.ts's shares()).
+const splitHex = (t: string) => splitHostPort(t, true);
+const splitText = (t: string) => splitHostPort(t, false);
+
 function hostPortOf(text: string, hex: boolean): Readonly<HostPort> | null {
-  return (hex ? hexHostPorts : textHostPorts).get(text, (t) => splitHostPort(t, hex));
+  return hex ? hexHostPorts.get(text, splitHex) : textHostPorts.get(text, splitText);
 }
 
 /** Only the digits 0-9 (and at least one): print_largenum's exact form. */
