@@ -199,6 +199,9 @@ function makeLine(text: string): Line {
   const narrow = narrowStyledChars(text);
   if (narrow) return { chars: narrow, widths: null };
   const chars = styledCharsFromTokens(tokenize(text));
+  // Each char comes with its own copy of the styles: shared ones make rowToString's style
+  // changes one lookup each (styleChange).
+  for (const c of chars) c.styles = canonicalStyles(c.styles);
   const w = chars.map((c) => charWidth(c.value));
   return { chars, widths: w.every((x) => x === 1) ? null : w };
 }
@@ -219,8 +222,11 @@ const rowStrings = new BoundedMemo<string>(4_000);
  * pair of styles arrays, worked out once (styles are shared arrays: canonical for lines of
  * narrow characters, one per run otherwise). ansi-tokenize's diff makes Sets, arrays and
  * closures at every change; done in rowToString's loop, V8 inlined all of it there and compiled
- * that function four times in the monitor's first seconds (~185 ms natively, `--trace-opt`).
+ * that function three or four times in the monitor's first seconds (117-185 ms natively,
+ * `--trace-opt`). Each from-array keeps at most CHANGES_PER_STYLE targets, in case styles that
+ * are not canonical ever reach it (they would pile up under the shared empty styles).
  */
+const CHANGES_PER_STYLE = 256;
 const changes = new WeakMap<AnsiCode[], Map<AnsiCode[], string>>();
 function styleChange(from: AnsiCode[], to: AnsiCode[]): string {
   let byTarget = changes.get(from);
@@ -231,6 +237,7 @@ function styleChange(from: AnsiCode[], to: AnsiCode[]): string {
   let codes = byTarget.get(to);
   if (codes === undefined) {
     codes = ansiCodesToString(diffAnsiCodes(from, to));
+    if (byTarget.size >= CHANGES_PER_STYLE) byTarget.clear();
     byTarget.set(to, codes);
   }
   return codes;

@@ -224,8 +224,8 @@ export async function runMonitor(options: RunMonitorOptions): Promise<number> {
 }
 
 /** The line shown until the monitor's first frame, and what erases it (CR, erase the line). */
-export const READING_NOTICE = 'lvs-setup monitor: reading IPVS…';
-export const ERASE_NOTICE = '\r\u001b[2K';
+const READING_NOTICE = 'lvs-setup monitor: reading IPVS…';
+const ERASE_NOTICE = '\r\u001b[2K';
 
 async function runWithSource(
   source: MonitorSource,
@@ -257,7 +257,7 @@ async function runWithSource(
   // The first reading runs while Ink loads, and the first frame is the table: one frame fewer
   // than a "reading…" screen first (each costs Ink's layout and output of the whole screen).
   // Meanwhile one plain line says what is happening (a TCG guest takes seconds to get here and
-  // more to the first frame); it is erased just before Ink draws, where Ink's frame begins.
+  // more to the first frame); it is erased once the reading is in, just before Ink draws there.
   const screen = process.stdout;
   if (screen.isTTY) screen.write(READING_NOTICE);
   const first = source.read().then(
@@ -272,10 +272,11 @@ async function runWithSource(
     import('../../screens/ink-fast-output.js'),
   ]);
   installFastOutput();
+  const firstReading = await first;
   if (screen.isTTY) screen.write(ERASE_NOTICE);
   const props = {
     source,
-    first: await first,
+    first: firstReading,
     intervalMs: options.intervalMs,
     exact: options.exact,
     ...(onAction ? { onAction } : {}),
