@@ -219,8 +219,8 @@ const rowStrings = new BoundedMemo<string>(4_000);
 
 /**
  * The codes that change `from` into `to`, as styledCharsToString writes them: one string per
- * pair of styles arrays, worked out once (styles are shared arrays: canonical for lines of
- * narrow characters, one per run otherwise). ansi-tokenize's diff makes Sets, arrays and
+ * pair of styles arrays, worked out once (every line's styles are canonical arrays: see
+ * canonicalStyles, applySgr and makeLine). ansi-tokenize's diff makes Sets, arrays and
  * closures at every change; done in rowToString's loop, V8 inlined all of it there and compiled
  * that function three or four times in the monitor's first seconds (117-185 ms natively,
  * `--trace-opt`). Each from-array keeps at most CHANGES_PER_STYLE targets, in case styles that

@@ -59,18 +59,18 @@ function lazyTextTools(patched) {
   };
 }
 
-/** The packages whose text tools Ink imports: a bundle with Ink must have all three patched. */
+/** The packages whose text tools Ink imports: every bundle must have all three patched. */
 const TEXT_TOOLS = ['string-width', 'slice-ansi', '@alcalzone/ansi-tokenize'];
 
 /**
  * Bundles `entryPoints` ({ name: source file }) into `outdir` as the release does: ESM for Node
  * 20, split at the dynamic imports (chunks in outdir/chunks), Ink's devtools stubbed out, the
- * patches above, and each file with only the CommonJS banner parts it uses. `withInk`: the
- * bundle must contain Ink, so a patch that no longer applies (an upgraded dependency) fails the
- * build instead of silently costing start-up time.
+ * patches above, and each file with only the CommonJS banner parts it uses. Every bundle has
+ * Ink in it, so a patch that no longer applies (an upgraded dependency) fails the build instead
+ * of silently costing start-up time.
  * Returns the .js files written, and how many of them kept a banner part.
  */
-export async function buildBundle({ entryPoints, outdir, minify = true, withInk = true }) {
+export async function buildBundle({ entryPoints, outdir, minify = true }) {
   const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'));
   const patched = { emoji: 0, segmenters: new Set() };
   const result = await build({
@@ -105,12 +105,10 @@ export async function buildBundle({ entryPoints, outdir, minify = true, withInk 
     plugins: [noFetchForYoga, lazyTextTools(patched)],
     logLevel: 'warning',
   });
-  if (withInk) {
-    if (patched.emoji === 0) throw new Error('build: string-width was not patched (lazy emoji)');
-    for (const file of TEXT_TOOLS) {
-      if (![...patched.segmenters].some((f) => f.startsWith(`${file}/`))) {
-        throw new Error(`build: ${file}'s Intl.Segmenter was not made lazy (lazy-text-tools)`);
-      }
+  if (patched.emoji === 0) throw new Error('build: string-width was not patched (lazy emoji)');
+  for (const file of TEXT_TOOLS) {
+    if (![...patched.segmenters].some((f) => f.startsWith(`${file}/`))) {
+      throw new Error(`build: ${file}'s Intl.Segmenter was not made lazy (lazy-text-tools)`);
     }
   }
   const files = Object.keys(result.metafile.outputs)
