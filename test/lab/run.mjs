@@ -66,13 +66,25 @@ async function loadScenarios(filters) {
 
 function withTimeout(promise, ms, what) {
   let timer;
+  const settled = promise.finally(() => clearTimeout(timer));
+  // after a timeout, the work's own late failure (its lab torn down under it) is already reported
+  settled.catch(() => {});
   return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
+    settled,
     new Promise((_, rej) => {
       timer = setTimeout(() => rej(new Error(`${what}: no result within ${ms / 1000} s`)), ms);
     }),
   ]);
 }
+
+// Background work of a scenario (a client loop, say) that fails after the scenario has ended, as
+// when its lab is torn down under it: reported and counted, not a crash that loses the rest of the
+// run (the rejection of a loop the scenario never awaited once killed a whole CI run).
+let strays = 0;
+process.on('unhandledRejection', (err) => {
+  strays++;
+  say(`FAIL background work failed outside any scenario: ${err?.stack ?? err}`);
+});
 
 async function main() {
   if (process.getuid?.() !== 0) {
@@ -183,8 +195,8 @@ async function main() {
   }
   for (const d of kept) say(`kept consoles and logs: ${d}`);
   say(`lab time: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-  say(`${passed} passed, ${failed} failed`);
-  return failed === 0 && passed > 0 ? 0 : 1;
+  say(`${passed} passed, ${failed} failed${strays ? `, ${strays} failed outside a scenario` : ''}`);
+  return failed === 0 && strays === 0 && passed > 0 ? 0 : 1;
 }
 
 main().then(

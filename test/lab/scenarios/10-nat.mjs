@@ -35,7 +35,12 @@ async function directorByWizard(lab, t) {
   const opts = { timeoutMs: 120000, pollMs: 150 };
   const d = driver(term, opts);
   try {
-    const review = await seedNatDirector(term, { ...opts, firstFrameMs: 180000, planMs: 300000 });
+    // The Detect screen is the wizard's first wait: node, the bundle and the host's facts, in a
+    // TCG guest sharing the host's cores with four others that install packages meanwhile
+    // (measured: over 180 s on a slower CI machine).
+    await d.waitFor('Enter continue', 600000);
+    t.figure('wizard: Detect screen after s', ((Date.now() - t0) / 1000).toFixed(1));
+    const review = await seedNatDirector(term, { ...opts, planMs: 300000 });
     t.figure(
       'wizard: answers typed, plan',
       `${/Plan: .*?\./.exec(review)?.[0]} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,

@@ -22,6 +22,8 @@ export default {
     // 1. a steady client loop (a request every ~0.3 s in a TCG guest: ~45 s), and snapshots
     //    during it (the first is taken after 12 s and takes ~10 s)
     const loop = curlLoop(lab, 'client', VIP, 150, { intervalS: 0.1 });
+    // awaited below; should a step before that fail, the lab's teardown rejects it: no crash
+    loop.catch(() => {});
     await new Promise((r) => setTimeout(r, 12000));
     let snap = null;
     const cps = await waitFor(

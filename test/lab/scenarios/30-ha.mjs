@@ -47,6 +47,8 @@ export default {
       maxTime: 15,
       okBody: (b) => PAGES.includes(b),
     });
+    // awaited below; should a step before that fail, the lab's teardown rejects it: no crash
+    loop.catch(() => {});
     await new Promise((r) => setTimeout(r, 4000));
     const asked = Date.now();
     await lab.powerOff('lvs1');
