@@ -5,10 +5,13 @@ const RGI_EMOJI = 'const rgiEmojiRegex = /^\\p{RGI_Emoji}$/v;';
 
 /**
  * string-width (which Ink measures text with) builds `/^\p{RGI_Emoji}$/v` when it is imported:
- * a Unicode set of every emoji sequence, 16 ms natively and about 0.5 s of CPU in a TCG guest,
- * at every start of an Ink screen, though only text with non-ASCII clusters ever reaches it.
- * Built on first use instead, the same pattern with the same flags. Returns null for a
- * string-width without that line (an older copy nested under another package); throws when the
+ * a Unicode set of every emoji sequence. Building it took 16-37 ms natively (about 0.5 s of CPU
+ * in a TCG guest) at every start of an Ink screen, and its first match as much again (36 ms).
+ * Patched, it is built on first use, the same pattern with the same flags, and not even then for
+ * a cluster of one code point without Emoji_Presentation (the screens' `›`, `·`, `…`, bars and
+ * spinner): no such code point is an RGI emoji (every one is checked in
+ * test/cli/build-patches.test.ts). Returns null for a string-width without that line (an older
+ * copy nested under another package); throws when the
  * file names RGI_Emoji in some other way, so an upgrade that moves it fails the build.
  */
 export function lazyRgiEmojiRegex(source) {
@@ -28,9 +31,13 @@ export function lazyRgiEmojiRegex(source) {
   // A literal inside the function is only built when the function first runs.
   return source.replace(
     RGI_EMOJI,
-    () =>
-      'let rgiEmojiRegexBuilt;\n' +
-      'const rgiEmojiRegex = { test: (text) => (rgiEmojiRegexBuilt ??= /^\\p{RGI_Emoji}$/v).test(text) };',
+    () => String.raw`let rgiEmojiRegexBuilt;
+const oneCodePointNotPresentation = /^\P{Emoji_Presentation}$/u;
+const rgiEmojiRegex = {
+  test: (text) =>
+    !oneCodePointNotPresentation.test(text) &&
+    (rgiEmojiRegexBuilt ??= new RegExp('^\\p{RGI_Emoji}$', 'v')).test(text),
+};`,
   );
 }
 

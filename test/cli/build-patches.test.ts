@@ -57,6 +57,50 @@ describe("the build's patch of string-width (emoji pattern built on first use)",
     }
   });
 
+  it('answers as the set for every code point, and builds it only for text that may be emoji', async () => {
+    const patched = patch(readFileSync(stringWidthFile, 'utf8')) ?? '';
+    type Rgi = { test: (text: string) => boolean };
+    const mod = await importBeside<{ rgiForTest: Rgi; default: (s: string) => number }>(
+      stringWidthFile,
+      `${patched}\nexport { rgiEmojiRegex as rgiForTest };`,
+    );
+    // Which patterns RegExp builds while text is measured (the patch builds the set with it).
+    const built: string[] = [];
+    const Stock = globalThis.RegExp;
+    const spy = (fn: () => void) => {
+      globalThis.RegExp = new Proxy(Stock, {
+        construct: (target, args: [string, string?]) => {
+          built.push(String(args[0]));
+          return Reflect.construct(target, args) as RegExp;
+        },
+      });
+      try {
+        fn();
+      } finally {
+        globalThis.RegExp = Stock;
+      }
+    };
+    // The screens' own characters: no emoji set.
+    spy(() => {
+      for (const text of ['› web1 ▁▂▃▄▅▆▇█', 'lvs-setup · This host', '⠦ Reading…', '✘ ✔ ─│┌']) {
+        expect(mod.default(text)).toBe([...text].length);
+      }
+    });
+    expect(built.filter((p) => p.includes('RGI_Emoji'))).toEqual([]);
+    spy(() => expect(mod.default('ok 👍')).toBe(5));
+    expect(built.filter((p) => p.includes('RGI_Emoji'))).toHaveLength(1);
+    // Every code point, against the set itself.
+    const set = new RegExp('^\\p{RGI_Emoji}$', 'v');
+    const wrong: string[] = [];
+    for (let cp = 0; cp <= 0x10ffff; cp++) {
+      const text = String.fromCodePoint(cp);
+      if (mod.rgiForTest.test(text) !== set.test(text)) wrong.push(cp.toString(16));
+    }
+    expect(wrong).toEqual([]);
+    // and sequences still reach it
+    for (const text of ['👨‍👩‍👧', '🇫🇷', '1️⃣', '☺️', '👍🏽']) expect(mod.rgiForTest.test(text)).toBe(true);
+  }, 30_000);
+
   it('leaves a copy without the pattern alone and refuses one that uses it otherwise', () => {
     expect(patch('export default function width() { return 0; }')).toBeNull();
     expect(() =>
