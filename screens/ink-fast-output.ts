@@ -17,7 +17,8 @@
  * Transformers (Ink's Transform component, which the monitor's FixedLine uses) run where Ink
  * runs them, on each line after clipping; the caches are keyed by what they return.
  *
- * installFastOutput() patches Output.prototype; only the monitor calls it.
+ * installFastOutput() patches Output.prototype; the monitor and the wizard call it before their
+ * first frame.
  */
 import {
   ansiCodesToString,

@@ -352,7 +352,14 @@ export async function runWizardCommand(
     const { runPlain } = await import('../wizard/plain.js');
     result = await runPlain(services, await enquirerPrompter(), io);
   } else {
-    const { startBoot } = await import('../../screens/wizard/boot.js');
+    // The monitor's byte-identical output step draws the wizard too: Ink's own re-tokenizes the
+    // whole screen each frame, and while the host is read the spinner redraws it 12 times a
+    // second (in a TCG guest that was a third of the CPU the wait cost).
+    const [{ startBoot }, { installFastOutput }] = await Promise.all([
+      import('../../screens/wizard/boot.js'),
+      import('../../screens/ink-fast-output.js'),
+    ]);
+    installFastOutput();
     let got: WizardResult | null = null;
     const onExit = (r: WizardResult) => {
       got = r;
