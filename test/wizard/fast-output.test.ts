@@ -1,7 +1,12 @@
 // The wizard draws with the monitor's byte-identical output step (screens/ink-fast-output.ts):
 // installed before its first frame, so the Detect spinner's redraws do not re-tokenize the screen.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { fastOutputGet, installFastOutput, Output, stockGet } from '../../screens/ink-fast-output.js';
+import {
+  fastOutputGet,
+  installFastOutput,
+  Output,
+  stockGet,
+} from '../../screens/ink-fast-output.js';
 import type { BootProps } from '../../screens/wizard/boot.js';
 import { runWizardCommand } from '../../source/commands/wizard.js';
 import { FakeHost } from '../helpers/fake-host.js';
