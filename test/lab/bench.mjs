@@ -9,7 +9,9 @@
 //    the unit's CPU from 15 s to the end only (start-up excluded), read from its cgroup. Twice:
 //    on the idle table, and with 20 new connections a second spread over the 100 services (the
 //    counters then move at every kernel period, so neither viewer can skip a reading).
-//   LAB_BENCH_N=1000  LAB_SKIP_ASSETS=1  LAB_BENCH_PARTS=apply,monitor (default both)
+//  - the wizard's first wait: its Detect screen (--dry-run, in tmux) beside `detect`, 3 times each
+//    (LAB_BENCH_WIZARD_ROUNDS).
+//   LAB_BENCH_N=1000  LAB_SKIP_ASSETS=1  LAB_BENCH_PARTS=apply,wizard,monitor (default all)
 //   LAB_BENCH_TRAFFIC=idle,busy (default both)  LAB_BENCH_MONITOR_S=60  LAB_BENCH_WARM_S=15
 //   LAB_BENCH_VIEWERS=watch,monitor (default both)  LAB_BENCH_ALSO=label=path,… (more builds)
 //   LAB_BENCH_TYPESCRIPT=dir (each monitor's terminal output copied there)
@@ -73,10 +75,11 @@ async function main() {
     segments: ['net'],
     guests: [{ name: 'lvs', nics: [{ segment: 'net', name: 'ens33' }], memMiB: 1024 }],
   };
-  const parts = (process.env.LAB_BENCH_PARTS ?? 'apply,monitor').split(',');
+  const parts = (process.env.LAB_BENCH_PARTS ?? 'apply,wizard,monitor').split(',');
   await withLab(spec, async (lab) => {
     if (!parts.includes('apply')) {
-      await monitorParts(lab);
+      if (parts.includes('wizard')) await wizardPart(lab);
+      if (parts.includes('monitor')) await monitorParts(lab);
       return;
     }
     const file = path.join(lab.runDir, `bench-${N}.yaml`);
@@ -126,6 +129,7 @@ async function main() {
     console.log('\nside by side (seconds, one TCG guest):');
     for (const [w, s] of rows) console.log(`  ${s.toFixed(1).padStart(8)}  ${w}`);
 
+    if (parts.includes('wizard')) await wizardPart(lab);
     if (parts.includes('monitor')) await monitorParts(lab);
   });
 }
@@ -193,6 +197,113 @@ async function threadCpu(lab, unit) {
 }
 
 /** The idle table, then the same table with traffic (LAB_BENCH_TRAFFIC=idle|busy: one only). */
+/**
+ * LAB_BENCH_ALSO=label=path,…: more builds, each measured the same way beside this one (e.g. the
+ * last commit's dist, to see what a change does in one run). An item's path may end in
+ * @flag+flag: node options for that run (V8 flags to try). [label, file, flags] each.
+ */
+function alsoBuilds() {
+  return (process.env.LAB_BENCH_ALSO ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((item) => {
+      const at = item.indexOf('=');
+      const [file, flags = ''] = item.slice(at + 1).split('@');
+      return [item.slice(0, at), path.resolve(file), flags.split('+').filter(Boolean).join(' ')];
+    });
+}
+
+/** "median (min-max)" of seconds. */
+function spread(xs) {
+  const v = [...xs].sort((a, b) => a - b);
+  const mid = v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  return `${mid.toFixed(1)} (${v[0].toFixed(1)}-${v[v.length - 1].toFixed(1)})`;
+}
+
+/**
+ * The wizard's first wait (the lab's NAT scenario once timed out on it): from its start in a
+ * terminal (tmux, 120x40, --dry-run) to the Detect screen, and the CPU its process had used by
+ * then; beside `lvs-setup detect`, which reads the same facts without screens. Each build
+ * (LAB_BENCH_ALSO too) LAB_BENCH_WIZARD_ROUNDS times (default 3), interleaved.
+ */
+async function wizardPart(lab) {
+  const rounds = Number(process.env.LAB_BENCH_WIZARD_ROUNDS ?? 3);
+  const builds = [['lvs-setup', LVS_SETUP], ...alsoBuilds()];
+  const hz = Number((await lab.sh('lvs', 'getconf CLK_TCK', { check: true })).stdout.trim());
+  const rows = builds.map(() => ({ detect: [], detectCpu: [], wizard: [], wizardCpu: [] }));
+  await lab.sh('lvs', 'mkdir -p /root/bench-wizard', { check: true });
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, [label, file, flags = '']] of builds.entries()) {
+      const row = rows[i];
+      const node = `node ${flags ? `${flags} ` : ''}${file}`;
+      // bash's time: wall, user, sys
+      const d = await lab.exec(
+        'lvs',
+        [
+          'bash',
+          '-c',
+          `cd /root/bench-wizard && TIMEFORMAT='%R %U %S' && { time ${node} detect >/dev/null 2>&1; } 2>&1`,
+        ],
+        { timeoutMs: 600000, check: true },
+      );
+      const [wall, user, sys] = d.stdout.trim().split(/\s+/).map(Number);
+      row.detect.push(wall);
+      row.detectCpu.push(user + sys);
+      const t0 = Date.now();
+      await lab.exec(
+        'lvs',
+        ['tmux', 'new-session', '-d', '-x', '120', '-y', '40', '-s', 'bench-wizard']
+          .concat(['-c', '/root/bench-wizard'])
+          .concat([`exec env -u CI TERM=xterm-256color ${node} --dry-run`]),
+        { check: true },
+      );
+      try {
+        for (;;) {
+          const screen = await lab.exec('lvs', [
+            'tmux',
+            'capture-pane',
+            '-p',
+            '-t',
+            'bench-wizard',
+          ]);
+          if (screen.code !== 0) throw new Error(`${label}: the wizard's terminal is gone`);
+          if (screen.stdout.includes('Enter continue')) break;
+          if (Date.now() - t0 > 600000) throw new Error(`${label}: no Detect screen in 600 s`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        row.wizard.push((Date.now() - t0) / 1000);
+        // the pane's process is node (exec): its user + system ticks so far
+        const pid = (
+          await lab.exec('lvs', ['tmux', 'display', '-p', '-t', 'bench-wizard', '#{pane_pid}'])
+        ).stdout.trim();
+        const stat = (await lab.sh('lvs', `cat /proc/${pid}/stat`, { check: true })).stdout;
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        row.wizardCpu.push((Number(fields[11]) + Number(fields[12])) / hz);
+      } finally {
+        await lab.exec('lvs', ['tmux', 'kill-session', '-t', 'bench-wizard']);
+      }
+      console.log(
+        `${label} round ${round + 1}: detect ${wall.toFixed(1)} s (CPU ${(user + sys).toFixed(1)} s); ` +
+          `wizard's Detect screen after ${row.wizard.at(-1).toFixed(1)} s (CPU ${row.wizardCpu.at(-1).toFixed(1)} s)`,
+      );
+    }
+  }
+  console.log(
+    `\nthe wizard's first screen (--dry-run, tmux 120x40) vs detect, one idle TCG guest, ${rounds} runs each, seconds as median (min-max):`,
+  );
+  const head = ['build', 'detect', 'its CPU', 'wizard: Detect screen', 'its CPU'];
+  const widths = [30, 18, 18, 24, 18];
+  const line = (cells) =>
+    `  ${cells.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' ')}`;
+  console.log(line(head));
+  for (const [i, [label]] of builds.entries()) {
+    const r = rows[i];
+    console.log(
+      line([label, spread(r.detect), spread(r.detectCpu), spread(r.wizard), spread(r.wizardCpu)]),
+    );
+  }
+}
+
 async function monitorParts(lab) {
   const which = process.env.LAB_BENCH_TRAFFIC ?? 'idle,busy';
   if (which.includes('idle')) await monitorVsWatch(lab);
@@ -236,19 +347,10 @@ async function monitorVsWatch(lab, { traffic = false } = {}) {
     );
     nodeFlags = `--cpu-prof --cpu-prof-dir=${prof} --import ${exitAfter} `;
   }
-  // LAB_BENCH_ALSO=label=path,…: more builds of the monitor, each measured the same way beside
-  // this one (e.g. the last commit's dist, to see what a change does in one run).
-  const builds = [['lvs-setup monitor (1 s)', LVS_SETUP]];
-  // An item's path may end in @flag+flag: node options for that run (V8 flags to try).
-  for (const item of (process.env.LAB_BENCH_ALSO ?? '').split(',').filter(Boolean)) {
-    const at = item.indexOf('=');
-    const [file, flags = ''] = item.slice(at + 1).split('@');
-    builds.push([
-      `monitor ${item.slice(0, at)} (1 s)`,
-      path.resolve(file),
-      flags.split('+').filter(Boolean).join(' '),
-    ]);
-  }
+  const builds = [
+    ['lvs-setup monitor (1 s)', LVS_SETUP],
+    ...alsoBuilds().map(([label, file, flags]) => [`monitor ${label} (1 s)`, file, flags]),
+  ];
   const viewers = [
     ['watch -n1 ipvsadm -Ln --stats --rate', 'watch -n1 ipvsadm -Ln --stats --rate', 'watch'],
     ...builds.map(([label, file, flags = '']) => [
