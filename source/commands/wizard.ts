@@ -354,8 +354,8 @@ export async function runWizardCommand(
   } else {
     // The monitor's byte-identical output step draws the wizard too: Ink's own re-tokenizes the
     // whole screen each frame, and while the host is read the spinner redraws it 12 times a
-    // second. In an idle TCG guest the Detect screen then came after 31-43 s and 14-20 s of CPU
-    // (median 34 s, 16 s; six runs), against 40-45 s and 20-23 s (.lab/probe/wizdetect.mjs).
+    // second. In an idle TCG guest the Detect screen then came after 31.9 s (29.8-36.1) with
+    // 16.0 s of CPU, against 36.0 s and 19.4 s (LAB_BENCH_PARTS=wizard npm run bench:lab).
     const [{ startBoot }, { installFastOutput }] = await Promise.all([
       import('../../screens/wizard/boot.js'),
       import('../../screens/ink-fast-output.js'),
