@@ -304,9 +304,18 @@ function rowString(width: number, writes: readonly [number, string][]): string {
   return paintRow(width, writes);
 }
 
+/**
+ * How many rows (cells) Ink's grid has for a height (width): one for each whole number from 0
+ * below it. Yoga can lay a box out at a fraction of a cell, and `new Array(3.5)` throws where
+ * Ink's loop makes 4 (the wizard's Done screen crashed on it in the lab); none for 0 or less.
+ */
+const cellsBelow = (n: number): number => (n > 0 ? Math.ceil(n) : 0);
+
 function fastGet(this: Output): GetResult {
   const self = this as unknown as OutputInternals;
-  const { width, height, operations } = self;
+  const { operations } = self;
+  const width = cellsBelow(self.width);
+  const height = cellsBelow(self.height);
   // What is placed on each row, in order: [x, line text] pairs (after clipping).
   const placed: [number, string][][] = new Array<[number, string][]>(height);
   for (let y = 0; y < height; y++) placed[y] = [];

@@ -118,6 +118,34 @@ describe("the monitor's faster get() for Ink's Output", () => {
     );
   });
 
+  it('gives the same screen as Ink when Yoga gives fractions, or nothing, for the size and places', () => {
+    const size = fc.oneof(
+      fc.integer({ min: -2, max: 12 }),
+      fc.double({ min: -2, max: 12, noNaN: true }),
+      fc.constant(Number.NaN),
+    );
+    const place = fc.oneof(
+      fc.integer({ min: -2, max: 10 }),
+      fc.double({ min: -2, max: 10, noNaN: true }),
+    );
+    const write = fc.record({ type: fc.constant('write' as const), x: place, y: place, text });
+    fc.assert(
+      fc.property(size, size, fc.array(write, { maxLength: 8 }), (width, height, ops) => {
+        const want = stockGet.call(screen(width, height, ops));
+        expect(fastOutputGet.call(screen(width, height, ops))).toEqual(want);
+        expect(fastOutputGet.call(screen(width, height, ops))).toEqual(want);
+      }),
+      { numRuns: 1500 },
+    );
+    // the frame that crashed the wizard: a height of 3.5 is 4 rows, as in Ink
+    expect(
+      fastOutputGet.call(screen(10, 3.5, [{ type: 'write', x: 0, y: 3, text: 'ok' }])),
+    ).toEqual({
+      output: '\n\n\nok',
+      height: 4,
+    });
+  });
+
   it('gives the same screen as Ink for rows of one line at the left edge (as the monitor draws)', () => {
     fc.assert(
       fc.property(
