@@ -307,7 +307,8 @@ function rowString(width: number, writes: readonly [number, string][]): string {
 /**
  * How many rows (cells) Ink's grid has for a height (width): one for each whole number from 0
  * below it. Yoga can lay a box out at a fraction of a cell, and `new Array(3.5)` throws where
- * Ink's loop makes 4 (the wizard's Done screen crashed on it in the lab); none for 0 or less.
+ * Ink's loop makes 4 (the wizard crashed on it in the lab, on the frame after its apply); none
+ * for 0 or less.
  */
 const cellsBelow = (n: number): number => (n > 0 ? Math.ceil(n) : 0);
 

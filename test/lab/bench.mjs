@@ -196,7 +196,6 @@ async function threadCpu(lab, unit) {
   return out;
 }
 
-/** The idle table, then the same table with traffic (LAB_BENCH_TRAFFIC=idle|busy: one only). */
 /**
  * LAB_BENCH_ALSO=label=path,…: more builds, each measured the same way beside this one (e.g. the
  * last commit's dist, to see what a change does in one run). An item's path may end in
@@ -304,6 +303,7 @@ async function wizardPart(lab) {
   }
 }
 
+/** The idle table, then the same table with traffic (LAB_BENCH_TRAFFIC=idle|busy: one only). */
 async function monitorParts(lab) {
   const which = process.env.LAB_BENCH_TRAFFIC ?? 'idle,busy';
   if (which.includes('idle')) await monitorVsWatch(lab);
